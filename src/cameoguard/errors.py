@@ -1,0 +1,98 @@
+"""Every error cameoguard raises, in one hierarchy.
+
+Domain code raises these; the CLI maps them to exit codes and the API (later) maps them to
+HTTP statuses in one place. Absence is not an error: a file without a manifest, watermark or
+face is a normal result, reported as such. Exceptions are for input that is bad, corrupt or
+hostile, for missing configuration, and for operations that could not complete.
+
+Every message says what was wrong and what to do about it.
+
+    CameoguardError                     base; ``code`` is a stable machine-readable id
+    ├── BadInputError                   the caller's input is unusable (CLI exit 2, HTTP 4xx)
+    │   ├── FileNotFoundInputError      the named file does not exist or is not a file
+    │   ├── UnsupportedMediaError       content is not a media type cameoguard handles
+    │   ├── CorruptMediaError           empty, truncated or undecodable content
+    │   └── MediaLimitError             over a configured limit (bytes, pixels, seconds)
+    ├── ConfigurationError              settings or key material are missing or unusable
+    │   └── KeyMaterialError            signing key / certificate chain missing or invalid
+    │       └── CertificateProfileError certificate expired or not usable for C2PA signing
+    └── OperationError                  a valid request that could not be carried out
+        ├── SigningError                C2PA signing failed (nothing was written)
+        └── VerificationError           a manifest could not be read at all
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadInputError",
+    "CameoguardError",
+    "CertificateProfileError",
+    "ConfigurationError",
+    "CorruptMediaError",
+    "FileNotFoundInputError",
+    "KeyMaterialError",
+    "MediaLimitError",
+    "OperationError",
+    "SigningError",
+    "UnsupportedMediaError",
+    "VerificationError",
+]
+
+
+class CameoguardError(Exception):
+    """Base class. ``code`` is stable across releases; ``message`` is for people."""
+
+    code: str = "cameoguard.error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BadInputError(CameoguardError):
+    code = "input.bad"
+
+
+class FileNotFoundInputError(BadInputError):
+    code = "input.not_found"
+
+
+class UnsupportedMediaError(BadInputError):
+    code = "media.unsupported"
+
+
+class CorruptMediaError(BadInputError):
+    code = "media.corrupt"
+
+
+class MediaLimitError(BadInputError):
+    code = "media.limit"
+
+
+class ConfigurationError(CameoguardError):
+    code = "config.invalid"
+
+
+class KeyMaterialError(ConfigurationError):
+    code = "keys.invalid"
+
+
+class CertificateProfileError(KeyMaterialError):
+    code = "keys.certificate_profile"
+
+
+class OperationError(CameoguardError):
+    code = "operation.failed"
+
+
+class SigningError(OperationError):
+    code = "c2pa.sign_failed"
+
+
+class VerificationError(OperationError):
+    code = "c2pa.read_failed"

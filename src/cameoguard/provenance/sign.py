@@ -1,0 +1,88 @@
+"""Atomic C2PA signing of a media file.
+
+source file -> probe (type from content, limits) -> manifest definition + ingredients ->
+c2pa Builder -> signed bytes into a temporary file -> rename onto the destination.
+
+A failure at any step raises and leaves the destination exactly as it was: never a partial,
+empty or unsigned file. If the source already carries a manifest and the spec names no parent,
+the source becomes the ``parentOf`` ingredient, so re-signing keeps the file's history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import c2pa
+
+from cameoguard.errors import SigningError, UnsupportedMediaError
+from cameoguard.fsutil import atomic_output
+from cameoguard.media import Limits, probe, sniff
+from cameoguard.provenance.manifest import Ingredient, ManifestSpec
+from cameoguard.provenance.signers import ClaimSigner
+from cameoguard.provenance.trust import TrustPolicy
+
+__all__ = ["SignResult", "sign_file"]
+
+
+@dataclass(frozen=True)
+class SignResult:
+    path: Path
+    media_type: str
+    manifest_bytes: int
+    kept_history: bool = False
+
+
+def _has_manifest(path: Path, mime: str, context: c2pa.Context) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            reader = c2pa.Reader.try_create(mime, fh, context=context)
+    except c2pa.C2paError:
+        return True  # a broken manifest is still history; keep it as the parent
+    if reader is None:
+        return False
+    reader.close()
+    return True
+
+
+def sign_file(
+    source: Path,
+    destination: Path,
+    spec: ManifestSpec,
+    signer: ClaimSigner,
+    *,
+    limits: Limits,
+    trust: TrustPolicy | None = None,
+) -> SignResult:
+    """Sign ``source`` with ``spec`` into ``destination`` (may equal ``source``)."""
+    info = probe(source, limits)
+    mime = info.type.mime
+    if mime not in c2pa.Builder.get_supported_mime_types():
+        raise UnsupportedMediaError(
+            f"{source} is {mime}, which c2pa cannot sign; convert it to JPEG, PNG, WebP, MP4, "
+            "WAV, MP3 or M4A first"
+        )
+    context = (trust or TrustPolicy()).context()
+    kept_history = False
+    if spec.parent is None and _has_manifest(source, mime, context):
+        spec = spec.with_ingredient(Ingredient(source, "parentOf", title=source.name))
+        kept_history = True
+    try:
+        builder = c2pa.Builder(spec.to_definition(mime), context=context)
+        for n, ingredient in enumerate(spec.ingredients):
+            ing_mime = sniff(ingredient.path).mime
+            with open(ingredient.path, "rb") as fh:
+                builder.add_ingredient(ingredient.definition(n), ing_mime, fh)
+        with atomic_output(destination) as tmp:
+            with open(source, "rb") as src, open(tmp, "w+b") as out:
+                manifest = builder.sign(signer.native, mime, src, out)
+    except c2pa.C2paError as exc:
+        raise SigningError(
+            f"c2pa could not sign {source} ({exc}); nothing was written to {destination}. "
+            "Check the signing certificate profile (`cameoguard keys init` makes a valid one) "
+            "and that the file is not corrupt"
+        ) from None
+    finally:
+        context.close()
+    return SignResult(destination, mime, len(manifest), kept_history)
+

@@ -1,0 +1,105 @@
+"""Settings: one validated object, read from ``CAMEOGUARD_*`` environment variables.
+
+Everything cameoguard writes (database, keys, ledger, models) lives under ``data_dir`` unless
+a setting points elsewhere. Nothing is read at import time: call :func:`get_settings` (cached)
+or build :class:`Settings` directly in tests and pass it down.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+MIB = 1024 * 1024
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("cameoguard", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """All configuration. Environment variable = ``CAMEOGUARD_`` + field name in capitals."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMEOGUARD_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where cameoguard keeps its database, keys, ledger and models.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file cameoguard.db in data_dir.",
+    )
+    signing_cert: Path | None = Field(
+        default=None,
+        description="PEM chain: signing certificate first, then intermediates (no root). "
+        "Default: data_dir/keys/signer-chain.pem (made by `cameoguard keys init`).",
+    )
+    signing_key: Path | None = Field(
+        default=None,
+        description="PEM private key of the signing certificate. "
+        "Default: data_dir/keys/signer.key.",
+    )
+    trust_anchors: Path | None = Field(
+        default=None,
+        description="PEM file of root certificates whose signatures verify as 'trusted'.",
+    )
+    tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 time-stamp authority URL. Unset: no time-stamp, no network.",
+    )
+    max_upload_bytes: int = Field(default=512 * MIB, gt=0)
+    max_pixels: int = Field(
+        default=80_000_000, gt=0, description="Per image or video frame (width x height)."
+    )
+    max_video_seconds: float = Field(default=300.0, gt=0)
+    max_audio_seconds: float = Field(default=600.0, gt=0)
+
+    @field_validator("tsa_url")
+    @classmethod
+    def _tsa_is_http(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"CAMEOGUARD_TSA_URL must be an http(s) URL, got {value!r}; unset it to sign "
+                "without a time-stamp"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _expand_paths(self) -> Settings:
+        # Frozen model: use object.__setattr__ to normalise ~ in paths once.
+        for name in ("data_dir", "signing_cert", "signing_key", "trust_anchors"):
+            value = getattr(self, name)
+            if isinstance(value, Path):
+                object.__setattr__(self, name, value.expanduser())
+        return self
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def signing_cert_path(self) -> Path:
+        return self.signing_cert or self.keys_dir / "signer-chain.pem"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key or self.keys_dir / "signer.key"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'cameoguard.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
