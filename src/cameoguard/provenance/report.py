@@ -119,16 +119,27 @@ class ProvenanceReport(_Model):
     integrity_failures: list[StatusEntry] = Field(default_factory=list)
     trust_failures: list[StatusEntry] = Field(default_factory=list)
     informational: list[StatusEntry] = Field(default_factory=list)
+    ingredient_failures: list[StatusEntry] = Field(
+        default_factory=list, description="failures found in ingredient manifests"
+    )
     successes: list[StatusEntry] = Field(default_factory=list)
     remote_manifest_url: str | None = None
     manifest_count: int = 0
 
     @property
     def failure_codes(self) -> list[str]:
-        return [e.code for e in (*self.integrity_failures, *self.trust_failures)]
+        return [
+            e.code
+            for e in (*self.integrity_failures, *self.trust_failures, *self.ingredient_failures)
+        ]
 
     def has_code(self, code: str) -> bool:
         return any(
             e.code == code
-            for e in (*self.integrity_failures, *self.trust_failures, *self.informational)
+            for e in (
+                *self.integrity_failures,
+                *self.trust_failures,
+                *self.ingredient_failures,
+                *self.informational,
+            )
         )

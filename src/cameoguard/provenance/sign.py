@@ -73,9 +73,8 @@ def sign_file(
             ing_mime = sniff(ingredient.path).mime
             with open(ingredient.path, "rb") as fh:
                 builder.add_ingredient(ingredient.definition(n), ing_mime, fh)
-        with atomic_output(destination) as tmp:
-            with open(source, "rb") as src, open(tmp, "w+b") as out:
-                manifest = builder.sign(signer.native, mime, src, out)
+        with atomic_output(destination) as tmp, open(source, "rb") as src, open(tmp, "w+b") as out:
+            manifest = builder.sign(signer.native, mime, src, out)
     except c2pa.C2paError as exc:
         raise SigningError(
             f"c2pa could not sign {source} ({exc}); nothing was written to {destination}. "

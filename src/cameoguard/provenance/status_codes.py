@@ -68,7 +68,8 @@ _EXPLANATIONS: dict[str, str] = {
     "claimSignature.missing": "the claim has no signature",
     "claimSignature.mismatch": "the claim signature does not match (claim or signature altered)",
     "claimSignature.outsideValidity": "the claim was signed outside the certificate's validity",
-    "manifest.inaccessible": "the manifest could not be read (remote manifest not fetched?)",
+    "manifest.inaccessible": "the manifest is stored remotely and was not fetched (remote "
+    "fetching is off), so the file cannot be verified",
     "manifest.multipleParents": "the manifest has more than one parent ingredient",
     "manifest.update.invalid": "an update manifest is invalid",
     "manifest.update.wrongParents": "an update manifest has the wrong parents",
@@ -99,7 +100,11 @@ _EXPLANATIONS: dict[str, str] = {
     "signingCredential.ocsp.skipped": "revocation (OCSP) was not checked",
     "timeStamp.mismatch": "the time-stamp does not match the signature",
     "timeStamp.malformed": "the time-stamp is malformed",
-    "status.prerelease": "the manifest uses a pre-release (pre-1.0) format",
+    "status.prerelease": "the manifest uses a pre-release (pre-1.0) format that cannot be "
+    "validated",
+    "assertion.bmffHash.additionalExclusionsPresent": "the video hash excludes extra boxes "
+    "(allowed, but those parts are not protected)",
+    "cawg.x509.credential.untrusted": "the CAWG identity credential is not trusted here",
 }
 
 
@@ -109,7 +114,7 @@ def categorize(code: str, reported_as: str) -> Category:
         return Category.SUCCESS
     if reported_as == "informational":
         return Category.INFORMATIONAL
-    if code.startswith(_TRUST_PREFIXES):
+    if code.startswith(_TRUST_PREFIXES) or code.endswith(".untrusted"):
         return Category.TRUST
     return Category.INTEGRITY
 

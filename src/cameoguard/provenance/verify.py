@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ AI_SOURCE_TYPES = frozenset(
 )
 _STRUCTURAL_LABELS = ("c2pa.actions", "c2pa.hash", "c2pa.thumbnail", "c2pa.ingredient")
 _MAX_INGREDIENT_DEPTH = 16
+_URL_RE = re.compile(r"https?://\S+")
 _STATES = {"trusted": ProvenanceState.TRUSTED, "valid": ProvenanceState.VALID,
            "invalid": ProvenanceState.INVALID}  # fmt: skip
 
@@ -75,6 +77,19 @@ def _source_term(value: Any) -> str | None:
     return value.rstrip("/").rsplit("/", 1)[-1]
 
 
+def _declared_source(action: dict[str, Any]) -> str | None:
+    """The action's digitalSourceType, or a vendor-namespaced one in its parameters."""
+    term = _source_term(action.get("digitalSourceType"))
+    if term:
+        return term
+    params = action.get("parameters")
+    if isinstance(params, dict):
+        for key, value in params.items():
+            if str(key).endswith("digitalSourceType"):
+                return _source_term(value)
+    return None
+
+
 def _actions(manifest: dict[str, Any]) -> list[ActionInfo]:
     actions: list[ActionInfo] = []
     for assertion in manifest.get("assertions", []) or []:
@@ -88,7 +103,7 @@ def _actions(manifest: dict[str, Any]) -> list[ActionInfo]:
             actions.append(
                 ActionInfo(
                     action=str(action.get("action", "")),
-                    digital_source_type=_source_term(action.get("digitalSourceType")),
+                    digital_source_type=_declared_source(action),
                     software_agent=agent if isinstance(agent, str) else None,
                     when=action.get("when"),
                     parameters=params if isinstance(params, dict) else {},
@@ -114,8 +129,23 @@ def _state_from(entries: list[StatusEntry], sdk_state: str | None) -> Provenance
     return ProvenanceState.VALID
 
 
+def _delta_failures(results: Any) -> list[StatusEntry]:
+    """Failures that ingredient manifests show now (``ingredientDeltas``)."""
+    out: list[StatusEntry] = []
+    if not isinstance(results, dict):
+        return out
+    for delta in results.get("ingredientDeltas", []) or []:
+        deltas = (delta or {}).get("validationDeltas") or {}
+        out += _entries({"failure": deltas.get("failure")})
+    return out
+
+
 def _ingredient_nodes(
-    manifest: dict[str, Any], manifests: dict[str, Any], depth: int, seen: frozenset[str]
+    manifest: dict[str, Any],
+    manifests: dict[str, Any],
+    depth: int,
+    seen: frozenset[str],
+    deltas: list[StatusEntry],
 ) -> list[IngredientNode]:
     nodes: list[IngredientNode] = []
     for ing in manifest.get("ingredients", []) or []:
@@ -125,18 +155,20 @@ def _ingredient_nodes(
         else:
             entries = _legacy_entries(ing.get("validation_status"))
         failures = [e for e in entries if e.category in (Category.INTEGRITY, Category.TRUST)]
+        if isinstance(label, str):
+            failures += [e for e in deltas if f"/{label}/" in (e.url or "") and e not in failures]
         child = manifests.get(label) if isinstance(label, str) else None
         if child is None:
             state = ProvenanceState.INVALID if failures else ProvenanceState.ABSENT
             if label and not failures:
                 state = ProvenanceState.VALID
         else:
-            state = _state_from(entries, None)
+            state = _state_from(failures, None)
         children: list[IngredientNode] = []
         ai = False
         generator = None
         if child is not None and label not in seen and depth < _MAX_INGREDIENT_DEPTH:
-            children = _ingredient_nodes(child, manifests, depth + 1, seen | {label})
+            children = _ingredient_nodes(child, manifests, depth + 1, seen | {label}, deltas)
             ai = any(a.digital_source_type in AI_SOURCE_TYPES for a in _actions(child))
             generator = _claim_generator(child)
         nodes.append(
@@ -192,12 +224,26 @@ def _summary(report: dict[str, Any], kind: str) -> str:
     if signer is not None and (signer.common_name or signer.organization):
         who = f"{signer.common_name or '?'} ({signer.organization or 'no organisation'})"
     if state is ProvenanceState.INVALID:
-        first = report["integrity_failures"] or report["trust_failures"]
+        first = (report["integrity_failures"] or report.get("ingredient_failures")
+                 or report["trust_failures"])  # fmt: skip
         why = first[0].meaning if first else "validation failed"
         return f"{what}, claims to be signed by {who}; INVALID: {why}"
     trust = ("trusted signer" if state is ProvenanceState.TRUSTED
              else "signer NOT trusted here")  # fmt: skip
     return f"{what}, signed by {who}; intact; {trust}"
+
+
+def _read_error_code(message: str) -> tuple[str, str | None]:
+    """Map an SDK read error to a C2PA status code (and the remote URL, if any)."""
+    lowered = message.lower()
+    if "remote" in lowered:
+        match = _URL_RE.search(message)
+        return "manifest.inaccessible", match.group(0).rstrip(").,") if match else None
+    if "prerelease" in lowered:
+        return "status.prerelease", None
+    if "unknown algorithm" in lowered or "unsupported algorithm" in lowered:
+        return "algorithm.unsupported", None
+    return "cameoguard.manifest.unreadable", None
 
 
 def verify_file(
@@ -222,12 +268,12 @@ def verify_file(
                 remote = reader.get_remote_url() if not reader.is_embedded() else None
     except c2pa.C2paError as exc:
         log.debug("c2pa could not read %s: %s", path, exc)
-        entry = StatusEntry(
-            code="cameoguard.manifest.unreadable", category=Category.INTEGRITY,
-            meaning=explain("cameoguard.manifest.unreadable"), sdk_explanation=str(exc),
-        )  # fmt: skip
+        code, remote = _read_error_code(str(exc))
+        entry = StatusEntry(code=code, category=Category.INTEGRITY, meaning=explain(code),
+                            sdk_explanation=str(exc))  # fmt: skip
         base.update(state=ProvenanceState.INVALID, integrity_failures=[entry],
-                    ai_generated=False, ai_source_type=None)  # fmt: skip
+                    ai_generated=False, ai_source_type=None,
+                    remote_manifest_url=remote)  # fmt: skip
         return ProvenanceReport(**base, summary=_summary(base, kind))
     finally:
         context.close()
@@ -240,7 +286,8 @@ def verify_file(
         entries = _entries(results.get("activeManifest"))
     else:
         entries = _legacy_entries(data.get("validation_status"))
-    state = _state_from(entries, sdk_state)
+    deltas = _delta_failures(results)
+    state = _state_from(entries + deltas, sdk_state)
     if not manifest and state is not ProvenanceState.INVALID:
         state = ProvenanceState.INVALID  # a store without a readable active manifest
 
@@ -265,7 +312,8 @@ def verify_file(
         claim_generator=_claim_generator(manifest), signer=signer, signing_time=signing_time,
         timestamp_status=_timestamp_status(entries, signing_time), actions=actions,
         ai_generated=bool(ai_terms), ai_source_type=ai_terms[0] if ai_terms else None,
-        ingredients=_ingredient_nodes(manifest, manifests, 0, frozenset({label or ""})),
+        ingredients=_ingredient_nodes(manifest, manifests, 0, frozenset({label or ""}), deltas),
+        ingredient_failures=deltas,
         custom_assertions=custom,
         integrity_failures=[e for e in entries if e.category is Category.INTEGRITY],
         trust_failures=[e for e in entries if e.category is Category.TRUST],
