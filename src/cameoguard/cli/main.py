@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from cameoguard import __version__
 from cameoguard.errors import BadInputError, CameoguardError, ConfigurationError
@@ -97,13 +98,15 @@ def _cmd_keys_init(args: argparse.Namespace, console: Console) -> ExitCode:
     if args.json:
         print(json.dumps({k: str(v) for k, v in vars(paths).items()}, indent=2))
         return ExitCode.OK
-    console.print(f"[green]Created a development CA and signing key in[/green] {settings.keys_dir}")
+    console.print(
+        f"[green]Created a development CA and signing key in[/green] {escape(str(settings.keys_dir))}"
+    )
     for name, path in vars(paths).items():
         private = " [dim](private, 0600)[/dim]" if path.suffix == ".key" else ""
-        console.print(f"  {name:18} {path}{private}")
+        console.print(f"  {name:18} {escape(str(path))}{private}")
     console.print(
         "For development only. To verify your own files as trusted:\n"
-        f"  export CAMEOGUARD_TRUST_ANCHORS={paths.trust_anchors}"
+        f"  export CAMEOGUARD_TRUST_ANCHORS={escape(str(paths.trust_anchors))}"
     )
     return ExitCode.OK
 
@@ -141,8 +144,8 @@ def _cmd_sign(args: argparse.Namespace, console: Console) -> ExitCode:
     else:
         history = " (its earlier manifest is kept as the parent)" if result.kept_history else ""
         console.print(
-            f"[green]Signed[/green] {args.file} -> {result.path} ({result.media_type}, "
-            f"manifest {result.manifest_bytes} bytes){history}"
+            f"[green]Signed[/green] {escape(str(args.file))} -> {escape(str(result.path))} "
+            f"({result.media_type}, manifest {result.manifest_bytes} bytes){history}"
         )
     return ExitCode.OK
 
@@ -166,7 +169,7 @@ def _cmd_verify(args: argparse.Namespace, console: Console) -> ExitCode:
             code = max(code, _exit_for(exc))
             outputs.append({"path": str(path), "error": {"code": exc.code, "message": exc.message}})
             if not args.json:
-                console.print(f"[red]error:[/red] {path}: {exc.message}")
+                console.print(f"[red]error:[/red] {escape(str(path))}: {escape(exc.message)}")
             continue
         outputs.append(report.model_dump(mode="json"))
         bad = report.state is ProvenanceState.INVALID or (
@@ -190,14 +193,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handlers[args.command](args, console))
     except CameoguardError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
+        err.print(f"[red]error:[/red] {escape(exc.message)}")
         return int(_exit_for(exc))
     except ValidationError as exc:
         problems = "; ".join(
             f"CAMEOGUARD_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
             for e in exc.errors()
         )
-        err.print(f"[red]error:[/red] invalid settings: {problems}")
+        err.print(f"[red]error:[/red] invalid settings: {escape(problems)}")
         return int(ExitCode.BAD_INPUT)
     except KeyboardInterrupt:
         err.print("interrupted")

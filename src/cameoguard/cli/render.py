@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -50,22 +51,28 @@ def render_report(console: Console, report: ProvenanceReport) -> None:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
-    table.add_row("Verdict", Text(verdict, style=f"bold {colour}"))
-    table.add_row("Summary", report.summary)
+    add = table.add_row
+
+    def row(name: str, value: str | Text) -> None:
+        # File contents (titles, names, codes) are never parsed as rich markup.
+        add(name, value if isinstance(value, Text) else Text(value))
+
+    row("Verdict", Text(verdict, style=f"bold {colour}"))
+    row("Summary", report.summary)
     if report.state is not ProvenanceState.ABSENT:
         if report.ai_generated:
             what = Text(f"AI-generated ({report.ai_source_type})", style="magenta")
         else:
             terms = sorted({a.digital_source_type for a in report.actions if a.digital_source_type})
             what = Text("not declared AI-generated" + (f" ({', '.join(terms)})" if terms else ""))
-        table.add_row("What", what)
+        row("What", what)
         if report.title:
-            table.add_row("Title", report.title)
+            row("Title", report.title)
         if report.claim_generator:
-            table.add_row("Made with", report.claim_generator)
+            row("Made with", report.claim_generator)
         if report.signer is not None:
             s = report.signer
-            table.add_row(
+            row(
                 "Signed by",
                 f"{s.common_name or '?'} — {s.organization or 'no organisation'} "
                 f"({s.algorithm or '?'})",
@@ -73,14 +80,14 @@ def render_report(console: Console, report: ProvenanceReport) -> None:
             if s.chain:
                 chain = " → ".join(c.common_name or c.subject for c in s.chain)
                 leaf = s.chain[0]
-                table.add_row(
+                row(
                     "Chain",
                     f"{chain} (leaf valid {leaf.not_before:%Y-%m-%d} to {leaf.not_after:%Y-%m-%d})",
                 )
         when = f"{report.signing_time:%Y-%m-%d %H:%M:%S %Z}" if report.signing_time else "unknown"
-        table.add_row("Signed at", f"{when} (time-stamp: {report.timestamp_status})")
+        row("Signed at", f"{when} (time-stamp: {report.timestamp_status})")
         intact = not report.integrity_failures
-        table.add_row(
+        row(
             "Intact",
             Text("yes", style="green")
             if intact
@@ -88,12 +95,12 @@ def render_report(console: Console, report: ProvenanceReport) -> None:
         )
         trusted = report.state is ProvenanceState.TRUSTED
         why_not = "; ".join(e.meaning for e in report.trust_failures) or "not evaluated"
-        table.add_row(
+        row(
             "Trusted",
             Text("yes", style="green") if trusted else Text(f"no: {why_not}", "yellow"),
         )
         if report.actions:
-            table.add_row(
+            row(
                 "Actions",
                 ", ".join(
                     a.action + (f" [{a.software_agent}]" if a.software_agent else "")
@@ -101,11 +108,11 @@ def render_report(console: Console, report: ProvenanceReport) -> None:
                 ),
             )
         if report.custom_assertions:
-            table.add_row("Assertions", ", ".join(a.label for a in report.custom_assertions))
+            row("Assertions", ", ".join(a.label for a in report.custom_assertions))
         if report.remote_manifest_url:
-            table.add_row("Remote manifest", f"{report.remote_manifest_url} (not fetched)")
+            row("Remote manifest", f"{report.remote_manifest_url} (not fetched)")
         if report.informational:
-            table.add_row(
+            row(
                 "Notes",
                 "; ".join(f"{e.code}: {e.meaning}" for e in report.informational),
             )
@@ -114,5 +121,5 @@ def render_report(console: Console, report: ProvenanceReport) -> None:
         tree = Tree("Ingredients")
         _ingredient_tree(tree, report.ingredients)
         parts.append(tree)
-    title = f"{report.path}  [dim]({report.media_type})[/dim]"
+    title = f"{escape(report.path)}  [dim]({escape(report.media_type)})[/dim]"
     console.print(Panel(Group(*parts), title=title, title_align="left", border_style=colour))

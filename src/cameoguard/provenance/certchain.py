@@ -30,9 +30,9 @@ from typing import Any
 import cbor2
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from cameoguard.errors import CameoguardError, CorruptMediaError
@@ -187,7 +187,9 @@ def _x5chain(cose: tuple[object, ...], where: str) -> list[bytes]:
         _decode_cbor(protected_raw, f"the protected header of {where}") if protected_raw else {}
     )
     if not isinstance(protected, Mapping):
-        raise CorruptMediaError(f"the protected header of {where} is not a CBOR map")
+        raise CorruptMediaError(
+            f"the protected header of {where} is not a CBOR map; the manifest store is corrupt"
+        )
     for headers, key in (
         (protected, X5CHAIN_HEADER),
         (unprotected, X5CHAIN_HEADER),

@@ -449,6 +449,41 @@ def _riff_store(src: _Source) -> bytes | None:
     return None
 
 
+# --------------------------------------------------------------------------- TIFF / DNG
+
+_TIFF_C2PA_TAG = 0xCD41  # C2PA manifest store, type UNDEFINED, in IFD0
+_TIFF_MAX_ENTRIES = 4096
+
+
+def _tiff_store(src: _Source) -> bytes | None:
+    head = src.read_at(0, 8, "header") if src.size >= 8 else b""
+    if head[:4] not in (b"II*\x00", b"MM\x00*"):
+        raise CorruptMediaError("file does not start with a TIFF header; pass its real MIME type")
+    endian = "<" if head[:2] == b"II" else ">"
+    (ifd,) = struct.unpack(endian + "I", head[4:8])
+    (count,) = struct.unpack(endian + "H", src.read_at(ifd, 2, "IFD0 entry count"))
+    if count > _TIFF_MAX_ENTRIES:
+        raise CorruptMediaError(
+            f"TIFF IFD0 claims {count} entries (more than {_TIFF_MAX_ENTRIES}); the file is corrupt"
+        )
+    entries = src.read_at(ifd + 2, 12 * count, "IFD0 entries")
+    for n in range(count):
+        tag, kind, length, value = struct.unpack(endian + "HHII", entries[12 * n : 12 * n + 12])
+        if tag != _TIFF_C2PA_TAG:
+            continue
+        if kind not in (1, 7):  # BYTE or UNDEFINED
+            raise CorruptMediaError(
+                f"TIFF C2PA tag has type {kind}, not bytes; the file is corrupt"
+            )
+        data = (
+            entries[12 * n + 8 : 12 * n + 8 + length]
+            if length <= 4
+            else src.read_at(value, length, "C2PA tag data")
+        )
+        return _checked_store(data, "TIFF C2PA tag")
+    return None
+
+
 # --------------------------------------------------------------------------- MP3 (ID3v2)
 
 
@@ -572,6 +607,8 @@ for _mime in (
     _EXTRACTORS[_mime] = _riff_store
 for _mime in ("audio/mpeg", "audio/mp3", "audio/x-mp3", "audio/mpeg3"):
     _EXTRACTORS[_mime] = _mp3_store
+for _mime in ("image/tiff", "image/x-adobe-dng", "image/dng"):
+    _EXTRACTORS[_mime] = _tiff_store
 
 #: MIME types :func:`extract_manifest_store` understands.
 SUPPORTED_MIME_TYPES = frozenset(_EXTRACTORS)

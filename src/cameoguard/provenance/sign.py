@@ -84,4 +84,3 @@ def sign_file(
     finally:
         context.close()
     return SignResult(destination, mime, len(manifest), kept_history)
-

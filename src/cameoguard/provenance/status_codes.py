@@ -51,8 +51,7 @@ _EXPLANATIONS: dict[str, str] = {
     "assertion.inaccessible": "an assertion could not be read",
     "assertion.notRedacted": "an assertion that should have been redacted is present",
     "assertion.selfRedacted": "an assertion redacts itself",
-    "assertion.action.ingredientMismatch": "an action refers to an ingredient that does "
-    "not match",
+    "assertion.action.ingredientMismatch": "an action refers to an ingredient that does not match",
     "assertion.action.malformed": "the actions assertion is malformed",
     "assertion.action.redacted": "an action was redacted in a way the spec forbids",
     "assertion.cbor.invalid": "an assertion is not valid CBOR",
