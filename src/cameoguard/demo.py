@@ -49,12 +49,11 @@ def make_sample_image(width: int = 1280, height: int = 720, seed: int = 7) -> Im
     sky[hills] = np.stack([40 + 30 * np.sin(x / 37.0), 110 + 20 * np.cos(y / 23.0),
                            50 + 0 * x], -1)[hills]  # fmt: skip
     sky += rng.normal(0.0, 3.0, sky.shape)
-    return np.clip(sky, 0, 255).astype(np.uint8)
+    out: Image = np.clip(sky, 0, 255).astype(np.uint8)
+    return out
 
 
-def make_sample_video_frames(
-    n: int, width: int = 640, height: int = 360
-) -> list[Image]:
+def make_sample_video_frames(n: int, width: int = 640, height: int = 360) -> list[Image]:
     """A ball bouncing over a moving gradient."""
     frames = []
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -19,6 +20,9 @@ from rich.markup import escape
 
 from cameoguard import __version__
 from cameoguard.errors import BadInputError, CameoguardError, ConfigurationError
+
+if TYPE_CHECKING:
+    from cameoguard.settings import Settings
 
 __all__ = ["ExitCode", "main"]
 
@@ -79,15 +83,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _settings(args: argparse.Namespace) -> Settings:
     from cameoguard.settings import Settings, get_settings
 
-    overrides = {}
+    overrides: dict[str, Path] = {}
     if args.data_dir is not None:
         overrides["data_dir"] = args.data_dir
     if getattr(args, "trust_anchors", None) is not None:
         overrides["trust_anchors"] = args.trust_anchors
-    return Settings(**overrides) if overrides else get_settings()
+    return Settings(**overrides) if overrides else get_settings()  # type: ignore[arg-type]
 
 
 def _cmd_keys_init(args: argparse.Namespace, console: Console) -> ExitCode:
@@ -98,9 +102,8 @@ def _cmd_keys_init(args: argparse.Namespace, console: Console) -> ExitCode:
     if args.json:
         print(json.dumps({k: str(v) for k, v in vars(paths).items()}, indent=2))
         return ExitCode.OK
-    console.print(
-        f"[green]Created a development CA and signing key in[/green] {escape(str(settings.keys_dir))}"
-    )
+    where = escape(str(settings.keys_dir))
+    console.print(f"[green]Created a development CA and signing key in[/green] {where}")
     for name, path in vars(paths).items():
         private = " [dim](private, 0600)[/dim]" if path.suffix == ".key" else ""
         console.print(f"  {name:18} {escape(str(path))}{private}")

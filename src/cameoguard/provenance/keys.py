@@ -130,7 +130,7 @@ def _issue(
     path_length: int | None,
     days: int,
     now: dt.datetime,
-    hash_alg: hashes.HashAlgorithm,
+    hash_alg: hashes.SHA256 | hashes.SHA384,
 ) -> x509.Certificate:
     public = subject_key.public_key()
     builder = (
