@@ -93,12 +93,14 @@ def render_report(console: Console, report: ProvenanceReport) -> None:
             if intact
             else Text("NO: " + "; ".join(e.meaning for e in report.integrity_failures), "red"),
         )
-        trusted = report.state is ProvenanceState.TRUSTED
-        why_not = "; ".join(e.meaning for e in report.trust_failures) or "not evaluated"
-        row(
-            "Trusted",
-            Text("yes", style="green") if trusted else Text(f"no: {why_not}", "yellow"),
-        )
+        signer_trusted = any(e.code == "signingCredential.trusted" for e in report.successes)
+        if report.state is ProvenanceState.TRUSTED:
+            row("Trusted", Text("yes", style="green"))
+        elif signer_trusted:
+            row("Trusted", Text("the signer is trusted, but the file is not intact", "yellow"))
+        else:
+            why_not = "; ".join(e.meaning for e in report.trust_failures) or "not evaluated"
+            row("Trusted", Text(f"no: {why_not}", "yellow"))
         if report.actions:
             row(
                 "Actions",
