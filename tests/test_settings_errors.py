@@ -74,9 +74,13 @@ def test_atomic_output_publishes_or_leaves_nothing(tmp_path: Path) -> None:
         tmp.write_bytes(b"complete")
     assert dest.read_bytes() == b"complete"
 
-    with pytest.raises(RuntimeError), atomic_output(dest) as tmp:
-        tmp.write_bytes(b"half")
-        raise RuntimeError("encoder crashed")
+    def crash_halfway() -> None:
+        with atomic_output(dest) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("encoder crashed")
+
+    with pytest.raises(RuntimeError):
+        crash_halfway()
     assert dest.read_bytes() == b"complete"  # untouched
     with pytest.raises(OSError, match="empty"), atomic_output(tmp_path / "empty.bin"):
         pass
