@@ -127,3 +127,16 @@ def test_installed_entry_point(sample_media: dict[str, Path], tmp_path: Path) ->
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)[0]["state"] == "absent"
+
+
+def test_db_upgrade_and_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(tmp_path / "d")
+    code, out, _ = _run(capsys, "--data-dir", data, "db", "status")
+    assert code == ExitCode.PROBLEMS
+    assert "revision none" in out
+    code, out, _ = _run(capsys, "--data-dir", data, "db", "upgrade")
+    assert code == ExitCode.OK
+    assert "up to date" in out
+    assert (tmp_path / "d" / "cameoguard.db").is_file()
+    code, out, _ = _run(capsys, "--data-dir", data, "db", "upgrade")  # idempotent
+    assert code == ExitCode.OK

@@ -1,4 +1,4 @@
-"""``cameoguard`` entry point: ``keys init``, ``sign``, ``verify``.
+"""``cameoguard`` entry point: ``keys init``, ``db upgrade|status``, ``sign``, ``verify``.
 
 Exit codes (:class:`ExitCode`): 0 ok, 1 the operation found problems (an invalid manifest, a
 failed signing), 2 bad input or configuration. Errors print one clear line, never a traceback.
@@ -56,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--organization", default="cameoguard development")
     init.add_argument("--json", action="store_true", help="print paths as JSON")
 
+    db = sub.add_parser("db", help="manage the database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="create or migrate the database to the newest schema")
+    db_sub.add_parser("status", help="show the database URL (password hidden) and revision")
+
     sign = sub.add_parser("sign", help="embed a signed C2PA manifest into a media file")
     sign.add_argument("file", type=Path)
     sign.add_argument("-o", "--output", type=Path, required=True, help="where to write")
@@ -112,6 +117,23 @@ def _cmd_keys_init(args: argparse.Namespace, console: Console) -> ExitCode:
         f"  export CAMEOGUARD_TRUST_ANCHORS={escape(str(paths.trust_anchors))}"
     )
     return ExitCode.OK
+
+
+def _cmd_db(args: argparse.Namespace, console: Console) -> ExitCode:
+    from cameoguard import db
+
+    settings = _settings(args)
+    engine = db.engine_from_settings(settings)
+    try:
+        if args.db_command == "upgrade":
+            db.upgrade(engine)
+        current, head = db.current_revision(engine), db.head_revision()
+    finally:
+        engine.dispose()
+    where = escape(db.safe_url(settings.effective_database_url))
+    state = "up to date" if current == head else f"behind (newest is {head})"
+    console.print(f"database {where}: revision {current or 'none'}, {state}")
+    return ExitCode.OK if current == head else ExitCode.PROBLEMS
 
 
 def _cmd_sign(args: argparse.Namespace, console: Console) -> ExitCode:
@@ -192,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
-    handlers = {"keys": _cmd_keys_init, "sign": _cmd_sign, "verify": _cmd_verify}
+    handlers = {"keys": _cmd_keys_init, "db": _cmd_db, "sign": _cmd_sign, "verify": _cmd_verify}
     try:
         return int(handlers[args.command](args, console))
     except CameoguardError as exc:
