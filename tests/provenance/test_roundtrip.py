@@ -116,3 +116,22 @@ def test_reencode_removes_manifest(
     assert report.state is ProvenanceState.ABSENT
     assert report.signer is None and not report.ai_generated
     assert "no C2PA manifest" in report.summary
+
+
+def test_verify_uses_a_probe_the_pipeline_already_made(
+    signed_media: dict[str, Path], limits: Limits, trust: TrustPolicy
+) -> None:
+    from cameoguard.media import probe
+
+    info = probe(signed_media["mp4"], limits)
+    report = verify_file(signed_media["mp4"], limits=limits, trust=trust, info=info)
+    assert report.state is ProvenanceState.TRUSTED
+    assert report.media_type == "video/mp4"
+
+
+def test_verify_enforces_the_byte_limit(signed_media: dict[str, Path], trust: TrustPolicy) -> None:
+    from cameoguard.errors import MediaLimitError
+
+    tiny = Limits(max_bytes=1024, max_pixels=10**8, max_video_seconds=60, max_audio_seconds=60)
+    with pytest.raises(MediaLimitError, match="limit"):
+        verify_file(signed_media["mp4"], limits=tiny, trust=trust)

@@ -15,14 +15,17 @@ from pathlib import Path
 
 import c2pa
 
-from cameoguard.errors import SigningError, UnsupportedMediaError
+from cameoguard.errors import CorruptMediaError, SigningError, UnsupportedMediaError
 from cameoguard.fsutil import atomic_output
 from cameoguard.media import Limits, probe, sniff
+from cameoguard.provenance import jumbf
 from cameoguard.provenance.manifest import Ingredient, ManifestSpec
 from cameoguard.provenance.signers import ClaimSigner
 from cameoguard.provenance.trust import TrustPolicy
 
 __all__ = ["SignResult", "sign_file"]
+
+_WRITE_BUFFER = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,12 @@ class SignResult:
 
 
 def _has_manifest(path: Path, mime: str, context: c2pa.Context) -> bool:
+    """Whether ``path`` already carries a manifest store (so its history must be kept)."""
+    if mime in jumbf.SUPPORTED_MIME_TYPES:
+        try:  # our own container scan: ~0.1 ms, against ~1.5 ms for a c2pa Reader
+            return jumbf.extract_manifest_store(path, mime) is not None
+        except CorruptMediaError:
+            return True  # a damaged store is still history; c2pa decides what to keep
     try:
         with open(path, "rb") as fh:
             reader = c2pa.Reader.try_create(mime, fh, context=context)
@@ -73,7 +82,12 @@ def sign_file(
             ing_mime = sniff(ingredient.path).mime
             with open(ingredient.path, "rb") as fh:
                 builder.add_ingredient(ingredient.definition(n), ing_mime, fh)
-        with atomic_output(destination) as tmp, open(source, "rb") as src, open(tmp, "w+b") as out:
+        with (
+            atomic_output(destination) as tmp,
+            open(source, "rb") as src,
+            # c2pa writes in ~8 KiB pieces; a large buffer makes the write and fsync cheaper
+            open(tmp, "w+b", buffering=_WRITE_BUFFER) as out,
+        ):
             manifest = builder.sign(signer.native, mime, src, out)
     except c2pa.C2paError as exc:
         raise SigningError(

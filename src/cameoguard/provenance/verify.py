@@ -1,6 +1,6 @@
 """Verification: any supported file -> a :class:`ProvenanceReport`.
 
-file -> probe (type from content, limits) -> c2pa Reader under the trust policy ->
+file -> byte limit and type from content -> c2pa Reader under the trust policy ->
 active manifest: signer, time-stamp, actions (AI or not), ingredients as a tree, custom
 assertions -> status codes split into integrity, trust and informational -> one summary line.
 
@@ -20,7 +20,8 @@ from typing import Any
 
 import c2pa
 
-from cameoguard.media import Limits, probe
+from cameoguard.media import Limits, MediaInfo, sniff
+from cameoguard.media.probe import check_file_size
 from cameoguard.provenance.report import (
     ActionInfo,
     AssertionInfo,
@@ -247,16 +248,27 @@ def _read_error_code(message: str) -> tuple[str, str | None]:
 
 
 def verify_file(
-    path: Path, *, limits: Limits, trust: TrustPolicy | None = None
+    path: Path,
+    *,
+    limits: Limits,
+    trust: TrustPolicy | None = None,
+    info: MediaInfo | None = None,
 ) -> ProvenanceReport:
     """Verify the C2PA provenance of one file.
 
-    The probe enforces limits and the type but not completeness: a truncated signed file is
-    a provenance finding (its hash no longer matches), reported as ``invalid``.
+    c2pa reads the manifest and hashes bytes; it decodes no pixels or samples. So the checks
+    that matter here are the byte limit and the type, read from the content. Pixel and
+    duration limits protect decoders: the verification pipeline probes once up front (and may
+    pass that ``info`` in); a truncated signed file is a provenance finding (its hash no longer
+    matches), reported as ``invalid`` rather than refused.
     """
-    info = probe(path, limits, check_structure=False)
-    mime = info.type.mime
-    kind = info.type.kind.value
+    if info is None:
+        check_file_size(path, limits)
+        media_type = sniff(path)
+    else:
+        media_type = info.type
+    mime = media_type.mime
+    kind = media_type.kind.value
     base: dict[str, Any] = {"path": str(path), "media_type": mime}
     policy = trust or TrustPolicy()
     context = policy.context()
