@@ -209,3 +209,17 @@ def test_untrusted_when_anchor_is_another_root(
                          trust=TrustPolicy.from_file(other.trust_anchors))  # fmt: skip
     assert report.state is ProvenanceState.VALID
     assert report.trust_failures[0].code == "signingCredential.untrusted"
+
+
+def test_sign_reuses_the_callers_probe(
+    sample_media: dict[str, Path], claim_signer: ClaimSigner, limits: Limits,
+    trust: TrustPolicy, tmp_path: Path,
+) -> None:  # fmt: skip
+    from cameoguard.media import probe
+
+    info = probe(sample_media["mp4"], limits)
+    out = tmp_path / "probed.mp4"
+    result = sign_file(sample_media["mp4"], out, ManifestSpec.ai_generated("x", generator="g"),
+                       claim_signer, limits=limits, trust=trust, info=info)  # fmt: skip
+    assert result.media_type == "video/mp4"
+    assert verify_file(out, limits=limits, trust=trust).state is ProvenanceState.TRUSTED

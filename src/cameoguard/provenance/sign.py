@@ -17,7 +17,7 @@ import c2pa
 
 from cameoguard.errors import CorruptMediaError, SigningError, UnsupportedMediaError
 from cameoguard.fsutil import atomic_output
-from cameoguard.media import Limits, probe, sniff
+from cameoguard.media import Limits, MediaInfo, probe, sniff
 from cameoguard.provenance import jumbf
 from cameoguard.provenance.manifest import Ingredient, ManifestSpec
 from cameoguard.provenance.signers import ClaimSigner
@@ -62,9 +62,15 @@ def sign_file(
     *,
     limits: Limits,
     trust: TrustPolicy | None = None,
+    info: MediaInfo | None = None,
 ) -> SignResult:
-    """Sign ``source`` with ``spec`` into ``destination`` (may equal ``source``)."""
-    info = probe(source, limits)
+    """Sign ``source`` with ``spec`` into ``destination`` (may equal ``source``).
+
+    ``info`` is the probe of ``source`` when the caller already has it (the generation
+    pipeline probes the media it encoded); otherwise ``source`` is probed here.
+    """
+    if info is None or info.path != source:
+        info = probe(source, limits)
     mime = info.type.mime
     if mime not in c2pa.Builder.get_supported_mime_types():
         raise UnsupportedMediaError(
