@@ -28,7 +28,7 @@ from cameoguard.errors import (
     FileNotFoundInputError,
     MediaLimitError,
 )
-from cameoguard.media import _av, _pillow
+from cameoguard.media import _av, _isobmff, _pillow
 from cameoguard.media.sniff import M4A, MP4, sniff
 from cameoguard.media.types import Limits, MediaInfo, MediaKind, MediaType
 
@@ -209,6 +209,39 @@ def _iso_image_size(path: Path, media_type: MediaType) -> tuple[int, int]:
 
 
 def _probe_av(path: Path, media_type: MediaType, size: int, limits: Limits) -> MediaInfo:
+    info = _probe_iso_headers(path, media_type, size) if media_type.mime in _FAST_MIMES else None
+    if info is None:
+        info = _probe_with_ffmpeg(path, media_type, size)
+    _check_av_limits(path, info, limits)
+    return info
+
+
+_FAST_MIMES = {"video/mp4", "video/quicktime", "audio/mp4"}
+
+
+def _probe_iso_headers(path: Path, media_type: MediaType, size: int) -> MediaInfo | None:
+    """Plain MP4/MOV/M4A from their ``moov`` box (about 0.2 ms against FFmpeg's 5 ms)."""
+    facts = _isobmff.read_facts(path, size)
+    if facts is None:
+        return None
+    if media_type.kind is MediaKind.VIDEO and not facts.has_video:
+        media_type = (
+            M4A if media_type == MP4 else dataclasses.replace(media_type, kind=MediaKind.AUDIO)
+        )
+    if media_type.kind is MediaKind.AUDIO and not facts.has_audio:
+        return None  # FFmpeg gives the precise error
+    video: dict[str, Any] = {}
+    if media_type.kind is MediaKind.VIDEO:
+        video = {"width": facts.width, "height": facts.height, "fps": facts.fps,
+                 "frame_count": facts.frame_count, "video_codec": facts.video_codec}  # fmt: skip
+    return MediaInfo(
+        path=path, type=media_type, size_bytes=size, duration_s=facts.duration_s,
+        has_audio=facts.has_audio, audio_sample_rate=facts.audio_sample_rate,
+        audio_channels=facts.audio_channels, audio_codec=facts.audio_codec, **video,
+    )  # fmt: skip
+
+
+def _probe_with_ffmpeg(path: Path, media_type: MediaType, size: int) -> MediaInfo:
     with _av.open_input(path, media_type.format) as container:
         video = _av.video_stream(container)
         audio = _av.audio_stream(container)
@@ -229,6 +262,11 @@ def _probe_av(path: Path, media_type: MediaType, size: int, limits: Limits) -> M
             **(_video_fields(video) if video is not None else {}),
             **(_audio_fields(audio) if audio is not None else {}),
         )
+    return info
+
+
+def _check_av_limits(path: Path, info: MediaInfo, limits: Limits) -> None:
+    media_type, duration = info.type, info.duration_s
     if info.width is not None and info.height is not None:
         _pillow.check_pixels(f"{path}: video frames are", info.width, info.height, limits)
     if duration is not None:
@@ -240,7 +278,6 @@ def _probe_av(path: Path, media_type: MediaType, size: int, limits: Limits) -> M
             raise _av.seconds_limit_error(
                 f"{path}: audio", duration, limits.max_audio_seconds, "CAMEOGUARD_MAX_AUDIO_SECONDS"
             )
-    return info
 
 
 def _refine_kind(path: Path, media_type: MediaType, video: Any, audio: Any) -> MediaType:
