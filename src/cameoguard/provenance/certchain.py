@@ -23,7 +23,6 @@ import datetime as dt
 import logging
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from cameoguard.errors import CameoguardError, CorruptMediaError
 from cameoguard.provenance.jumbf import MANIFEST_STORE_LABEL, extract_manifest_store, find_superbox
@@ -69,13 +69,15 @@ _EKU_NAMES = {
 _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
-@dataclass(frozen=True)
-class CertificateSummary:
+class CertificateSummary(BaseModel):
     """What a person needs to judge one certificate of a signing chain.
 
     ``ekus`` holds dotted OIDs (``eku_names`` gives readable names where known); ``serial`` and
-    ``sha256`` are lowercase hex; the validity bounds are timezone-aware UTC datetimes.
+    ``sha256`` are lowercase hex; the validity bounds are timezone-aware UTC datetimes. This is
+    also the chain entry of :class:`~cameoguard.provenance.report.SignerInfo`.
     """
+
+    model_config = ConfigDict(frozen=True)
 
     subject: str
     common_name: str | None
@@ -89,6 +91,7 @@ class CertificateSummary:
     ekus: tuple[str, ...]
     sha256: str
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def eku_names(self) -> tuple[str, ...]:
         return tuple(_EKU_NAMES.get(oid, oid) for oid in self.ekus)
@@ -98,12 +101,7 @@ class CertificateSummary:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: datetimes as ISO 8601, EKUs as readable names beside the OIDs."""
-        data = asdict(self)
-        data["not_before"] = self.not_before.isoformat()
-        data["not_after"] = self.not_after.isoformat()
-        data["ekus"] = list(self.ekus)
-        data["eku_names"] = list(self.eku_names)
-        return data
+        return self.model_dump(mode="json")
 
 
 # --------------------------------------------------------------------------- store -> chain

@@ -17,12 +17,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cameoguard.provenance.certchain import CertificateSummary
 from cameoguard.provenance.status_codes import Category
 
 __all__ = [
     "ActionInfo",
     "AssertionInfo",
-    "CertificateInfo",
     "IngredientNode",
     "ProvenanceReport",
     "ProvenanceState",
@@ -50,26 +50,12 @@ class StatusEntry(_Model):
     sdk_explanation: str | None = None
 
 
-class CertificateInfo(_Model):
-    subject: str
-    common_name: str | None
-    organization: str | None
-    issuer: str
-    serial: str
-    not_before: dt.datetime
-    not_after: dt.datetime
-    key_algorithm: str
-    is_ca: bool
-    ekus: list[str]
-    sha256: str
-
-
 class SignerInfo(_Model):
     common_name: str | None
     organization: str | None = Field(description="issuer organisation as the SDK reports it")
     algorithm: str | None
     serial: str | None
-    chain: list[CertificateInfo] = Field(default_factory=list, description="leaf first")
+    chain: list[CertificateSummary] = Field(default_factory=list, description="leaf first")
 
 
 class ActionInfo(_Model):

@@ -22,10 +22,10 @@ import c2pa
 
 from cameoguard.media import Limits, MediaInfo, sniff
 from cameoguard.media.probe import check_file_size
+from cameoguard.provenance.certchain import chain_for_file
 from cameoguard.provenance.report import (
     ActionInfo,
     AssertionInfo,
-    CertificateInfo,
     IngredientNode,
     ProvenanceReport,
     ProvenanceState,
@@ -204,17 +204,6 @@ def _timestamp_status(entries: list[StatusEntry], signing_time: dt.datetime | No
     return "present" if signing_time else "none"
 
 
-def _chain(path: Path, mime: str, label: str | None) -> list[CertificateInfo]:
-    if not label:
-        return []
-    from cameoguard.provenance.certchain import chain_for_file
-
-    return [
-        CertificateInfo.model_validate(c, from_attributes=True)
-        for c in chain_for_file(path, mime, label)
-    ]
-
-
 def _summary(report: dict[str, Any], kind: str) -> str:
     state: ProvenanceState = report["state"]
     if state is ProvenanceState.ABSENT:
@@ -314,7 +303,7 @@ def verify_file(
         signer = SignerInfo(
             common_name=sig.get("common_name"), organization=sig.get("issuer"),
             algorithm=sig.get("alg"), serial=sig.get("cert_serial_number"),
-            chain=_chain(path, mime, label),
+            chain=chain_for_file(path, mime, label) if label else [],
         )  # fmt: skip
     actions = _actions(manifest)
     ai_terms = [a.digital_source_type for a in actions if a.digital_source_type in AI_SOURCE_TYPES]
