@@ -282,14 +282,14 @@ def check_signing_certificate(cert: x509.Certificate, *, now: dt.datetime | None
             "issued by a CA (root -> intermediate -> signer; see `cameoguard keys init`)"
         )
     try:
-        basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-        if basic.ca:
-            raise CertificateProfileError(
-                f"{subject!r} is a CA certificate; sign with an end-entity certificate "
-                "(BasicConstraints ca=False) issued by that CA"
-            )
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
-        pass
+        is_ca = False  # no BasicConstraints: an end-entity certificate
+    if is_ca:
+        raise CertificateProfileError(
+            f"{subject!r} is a CA certificate; sign with an end-entity certificate "
+            "(BasicConstraints ca=False) issued by that CA"
+        )
     try:
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
