@@ -159,12 +159,10 @@ def _ingredient_nodes(
         if isinstance(label, str):
             failures += [e for e in deltas if f"/{label}/" in (e.url or "") and e not in failures]
         child = manifests.get(label) if isinstance(label, str) else None
-        if child is None:
-            state = ProvenanceState.INVALID if failures else ProvenanceState.ABSENT
-            if label and not failures:
-                state = ProvenanceState.VALID
+        if isinstance(label, str):
+            state = _state_from(failures, None)  # invalid on integrity failures, else valid
         else:
-            state = _state_from(failures, None)
+            state = ProvenanceState.ABSENT  # the ingredient carried no manifest
         children: list[IngredientNode] = []
         ai = False
         generator = None
