@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from cameoguard.cli.main import ExitCode, main
+from tests.provenance.helpers import flip_media_bytes
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -66,11 +67,7 @@ def test_sign_then_verify_json_and_human(
         assert words in out, words
 
     tampered = tmp_path / "tampered.jpg"
-    data = bytearray(out_file.read_bytes())
-    sos = data.rfind(b"\xff\xda")
-    for i in range(sos + 300, sos + 700, 13):
-        data[i] ^= 0xFF
-    tampered.write_bytes(bytes(data))
+    flip_media_bytes(out_file, tampered, "jpeg")
     code, out, _ = _run(capsys, "--data-dir", str(data_dir), "verify", str(tampered))
     assert code == ExitCode.PROBLEMS
     assert "INVALID" in out

@@ -37,6 +37,8 @@ __all__ = ["check_file_size", "probe"]
 # In entropy-coded data 0xFF is followed by 0x00 (stuffing), a restart marker or a fill byte.
 _NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _ISO_MIMES = {"video/mp4", "video/quicktime", "audio/mp4", "image/avif", "image/heic"}
+# read from the moov box without FFmpeg (see _isobmff); FFmpeg is the fallback
+_FAST_MIMES = {"video/mp4", "video/quicktime", "audio/mp4"}
 
 
 def probe(
@@ -214,9 +216,6 @@ def _probe_av(path: Path, media_type: MediaType, size: int, limits: Limits) -> M
         info = _probe_with_ffmpeg(path, media_type, size)
     _check_av_limits(path, info, limits)
     return info
-
-
-_FAST_MIMES = {"video/mp4", "video/quicktime", "audio/mp4"}
 
 
 def _probe_iso_headers(path: Path, media_type: MediaType, size: int) -> MediaInfo | None:
