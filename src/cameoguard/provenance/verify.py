@@ -159,10 +159,8 @@ def _ingredient_nodes(
         if isinstance(label, str):
             failures += [e for e in deltas if f"/{label}/" in (e.url or "") and e not in failures]
         child = manifests.get(label) if isinstance(label, str) else None
-        if isinstance(label, str):
-            state = _state_from(failures, None)  # invalid on integrity failures, else valid
-        else:
-            state = ProvenanceState.ABSENT  # the ingredient carried no manifest
+        # with a manifest: invalid on integrity failures, else valid; without one: absent
+        state = _state_from(failures, None) if isinstance(label, str) else ProvenanceState.ABSENT
         children: list[IngredientNode] = []
         ai = False
         generator = None
