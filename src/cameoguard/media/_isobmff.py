@@ -17,8 +17,9 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["IsoFacts", "read_facts"]
+__all__ = ["BadBox", "IsoFacts", "read_facts", "top_level_boxes"]
 
 _MAX_MOOV = 64 * 1024 * 1024
 _VIDEO_CODECS = {b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "hevc",
@@ -77,25 +78,39 @@ def _child(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int]:
     return found[0]
 
 
+class BadBox(Exception):
+    """A top-level box whose declared size does not fit the file."""
+
+    def __init__(self, kind: str, offset: int, size: int) -> None:
+        super().__init__(f"box {kind!r} at byte {offset} declares {size} bytes")
+        self.kind, self.offset, self.size = kind, offset, size
+
+
+def top_level_boxes(fh: BinaryIO, file_size: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, offset, size) of each top-level box; :class:`BadBox` when one overruns the file."""
+    pos = 0
+    while pos + 8 <= file_size:
+        fh.seek(pos)
+        head = fh.read(16)
+        box_size, kind = struct.unpack_from(">I4s", head)
+        if box_size == 1 and len(head) == 16:
+            (box_size,) = struct.unpack_from(">Q", head, 8)
+        elif box_size == 0:  # extends to the end of the file
+            box_size = file_size - pos
+        if box_size < 8 or pos + box_size > file_size:
+            raise BadBox(kind.decode("latin-1"), pos, box_size)
+        yield kind, pos, box_size
+        pos += box_size
+
+
 def _find_moov(path: Path, size: int) -> bytes:
     with open(path, "rb") as fh:
-        pos = 0
-        while pos + 8 <= size:
-            fh.seek(pos)
-            head = fh.read(16)
-            box_size, kind = struct.unpack_from(">I4s", head)
-            if box_size == 1:
-                (box_size,) = struct.unpack_from(">Q", head, 8)
-            elif box_size == 0:
-                box_size = size - pos
-            if box_size < 8 or pos + box_size > size:
-                raise _Unsupported
+        for kind, offset, box_size in top_level_boxes(fh, size):
             if kind == b"moov":
                 if box_size > _MAX_MOOV:
                     raise _Unsupported
-                fh.seek(pos)
+                fh.seek(offset)
                 return fh.read(box_size)
-            pos += box_size
     raise _Unsupported
 
 
@@ -232,5 +247,5 @@ def read_facts(path: Path, size: int) -> IsoFacts | None:
     """Stream facts of a plain MP4/MOV/M4A, or None when FFmpeg should be asked instead."""
     try:
         return _read(path, size)
-    except (_Unsupported, struct.error, ValueError, IndexError, OSError):
+    except (_Unsupported, BadBox, struct.error, ValueError, IndexError, OSError):
         return None

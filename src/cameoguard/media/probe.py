@@ -170,22 +170,15 @@ def _png_is_complete(path: Path, size: int) -> bool:
 def _check_iso_boxes(path: Path, size: int, media_type: MediaType) -> None:
     """Every top-level box must fit in the file; a cut-off ``mdat`` or ``moov`` fails here."""
     with open(path, "rb") as fh:
-        offset = 0
-        while offset + 8 <= size:
-            fh.seek(offset)
-            box_size, box_type = struct.unpack(">I4s", fh.read(8))
-            if box_size == 1:
-                (box_size,) = struct.unpack(">Q", fh.read(8))
-            elif box_size == 0:  # extends to the end of the file
-                return
-            name = box_type.decode("latin-1")
-            if box_size < 8 or offset + box_size > size:
-                raise CorruptMediaError(
-                    f"{path}: the {media_type.format} box {name!r} at byte {offset:,} declares "
-                    f"{box_size:,} bytes but the file ends at byte {size:,}, so it is truncated "
-                    "or damaged; export or upload it again"
-                )
-            offset += box_size
+        try:
+            for _box in _isobmff.top_level_boxes(fh, size):
+                continue  # walking every box is the check; BadBox stops it
+        except _isobmff.BadBox as bad:
+            raise CorruptMediaError(
+                f"{path}: the {media_type.format} box {bad.kind!r} at byte {bad.offset:,} "
+                f"declares {bad.size:,} bytes but the file ends at byte {size:,}, so it is "
+                "truncated or damaged; export or upload it again"
+            ) from None
 
 
 def _iso_image_size(path: Path, media_type: MediaType) -> tuple[int, int]:
