@@ -12,7 +12,8 @@ Every message says what was wrong and what to do about it.
     │   ├── FileNotFoundInputError      the named file does not exist or is not a file
     │   ├── UnsupportedMediaError       content is not a media type cameoguard handles
     │   ├── CorruptMediaError           empty, truncated or undecodable content
-    │   └── MediaLimitError             over a configured limit (bytes, pixels, seconds)
+    │   ├── MediaLimitError             over a configured limit (bytes, pixels, seconds)
+    │   └── WatermarkCapacityError      too small, too short or silent to carry a watermark
     ├── ConfigurationError              settings or key material are missing or unusable
     │   └── KeyMaterialError            signing key / certificate chain missing or invalid
     │       └── CertificateProfileError certificate expired or not usable for C2PA signing
@@ -36,6 +37,7 @@ __all__ = [
     "SigningError",
     "UnsupportedMediaError",
     "VerificationError",
+    "WatermarkCapacityError",
 ]
 
 
@@ -72,6 +74,12 @@ class CorruptMediaError(BadInputError):
 
 class MediaLimitError(BadInputError):
     code = "media.limit"
+
+
+class WatermarkCapacityError(BadInputError):
+    """The medium cannot carry a watermark (too small, too short, silent)."""
+
+    code = "watermark.capacity"
 
 
 class ConfigurationError(CameoguardError):

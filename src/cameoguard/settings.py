@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         default=None,
         description="RFC 3161 time-stamp authority URL. Unset: no time-stamp, no network.",
     )
+    watermark_key_file: Path | None = Field(
+        default=None,
+        description="Hex file holding the deployment's 32-byte watermark key. "
+        "Default: data_dir/keys/watermark.key (made by `cameoguard keys init`).",
+    )
     max_upload_bytes: int = Field(default=512 * MIB, gt=0)
     max_pixels: int = Field(
         default=80_000_000, gt=0, description="Per image or video frame (width x height)."
@@ -76,7 +81,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _expand_paths(self) -> Settings:
         # Frozen model: use object.__setattr__ to normalise ~ in paths once.
-        for name in ("data_dir", "signing_cert", "signing_key", "trust_anchors"):
+        for name in (
+            "data_dir", "signing_cert", "signing_key", "trust_anchors", "watermark_key_file"
+        ):
             value = getattr(self, name)
             if isinstance(value, Path):
                 object.__setattr__(self, name, value.expanduser())
@@ -93,6 +100,10 @@ class Settings(BaseSettings):
     @property
     def signing_key_path(self) -> Path:
         return self.signing_key or self.keys_dir / "signer.key"
+
+    @property
+    def watermark_key_path(self) -> Path:
+        return self.watermark_key_file or self.keys_dir / "watermark.key"
 
     @property
     def effective_database_url(self) -> str:
