@@ -227,7 +227,7 @@ def test_upgrade_from_empty_to_head(engine: Engine) -> None:
 
     db.upgrade(engine)
 
-    assert db.current_revision(engine) == db.head_revision() == "0001"
+    assert db.current_revision(engine) == db.head_revision() == "0002"
     assert {"cameoguard_meta", "alembic_version"} <= set(inspect(engine).get_table_names())
     with db.session_scope(db.session_factory(engine)) as session:
         entry = session.get(db.MetaEntry, "schema_created_at")
@@ -245,7 +245,7 @@ def test_upgrade_twice_is_a_no_op(migrated: Engine) -> None:
     assert db.current_revision(migrated) == db.head_revision()
     with migrated.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).all() == [
-            ("0001",)
+            (db.head_revision(),)
         ]
         assert connection.execute(text("SELECT count(*) FROM cameoguard_meta")).scalar() == 1
     with db.session_scope(db.session_factory(migrated)) as session:
@@ -262,6 +262,7 @@ def test_upgrade_by_url_string(sqlite_url: str) -> None:
 
 
 def test_models_match_migrations(migrated: Engine) -> None:
+    db.load_models()
     with migrated.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, db.Base.metadata) == []

@@ -396,6 +396,15 @@ def migration_connection(engine: Engine) -> Iterator[Connection]:
                     raise
 
 
+def load_models() -> None:
+    """Import every module that defines tables, so that ``Base.metadata`` holds them all.
+
+    Alembic's autogenerate and the model-vs-migration tests compare against ``Base.metadata``;
+    a table whose module was never imported would look like one to drop.
+    """
+    import cameoguard.provenance.ledger  # noqa: F401
+
+
 def upgrade(target: Engine | str | URL, revision: str = "head") -> None:
     """Migrate the database to ``revision`` (default: the newest), in one transaction.
 

@@ -17,9 +17,16 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
-from cameoguard.db import Base, UTCDateTime, create_engine_for, migration_connection
+from cameoguard.db import (
+    Base,
+    UTCDateTime,
+    create_engine_for,
+    load_models,
+    migration_connection,
+)
 
 config = context.config
+load_models()
 target_metadata = Base.metadata
 
 if config.config_file_name is not None and not config.attributes.get("connection"):

@@ -9,5 +9,6 @@ Flows through here:
 * ``sign``      atomic embedding of a signed manifest into a media file
 * ``verify``    any file -> a typed :class:`~cameoguard.provenance.report.ProvenanceReport`
 
-Later (issue 3): the generation ledger, soft-binding resolution and fingerprints.
+``ledger`` records every generated output; ``fingerprint`` computes PDQ, vPDQ and audio
+fingerprints; ``softbinding`` resolves any copy back to its ledger entry and manifest.
 """
