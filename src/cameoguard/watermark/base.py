@@ -14,7 +14,7 @@ error, an unknown name lists the valid ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -70,8 +70,13 @@ class ImageScheme(Protocol):
     def detect_image(self, rgb: RGB) -> list[SoftBits]:
         """Candidates, best first; an empty list when nothing resembling a mark is there."""
 
-    def video_embedder(self, bits: Bits, height: int, width: int) -> Callable[[RGB], RGB]:
-        """A per-frame function for a video of this size (precomputes what frames share)."""
+    def video_embedder(
+        self, bits: Bits, height: int, width: int, reference: Sequence[RGB] = ()
+    ) -> Callable[[RGB], RGB]:
+        """A per-frame function for a video of this size (precomputes what frames share).
+
+        ``reference`` is an optional sample of the video's frames for schemes that adapt the
+        mark to the content (informed embedding)."""
 
     def detect_frames(self, frames: Iterable[RGB]) -> list[SoftBits]:
         """Candidates aggregated over many frames of one video."""

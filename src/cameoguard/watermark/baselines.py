@@ -13,7 +13,7 @@ The key is ignored: these schemes have none, which is one more reason not to use
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -80,7 +80,7 @@ class ImwatermarkScheme:
         return [SoftBits(soft, float(np.mean(np.abs(soft))), "whole image")]
 
     def video_embedder(
-        self, bits: Bits, height: int, width: int
+        self, bits: Bits, height: int, width: int, reference: Sequence[npt.NDArray[np.uint8]] = ()
     ) -> Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.uint8]]:
         return lambda rgb: self.embed_image(rgb, bits)
 

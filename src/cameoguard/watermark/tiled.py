@@ -33,7 +33,7 @@ Detection
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -89,7 +89,7 @@ class TiledScheme:
     min_side = MIN_SIDE
     max_candidates = 12
 
-    def __init__(self, key: WatermarkKey, *, strength: float = 2.6, informed: bool = True) -> None:
+    def __init__(self, key: WatermarkKey, *, strength: float = 2.8, informed: bool = True) -> None:
         self.strength = strength
         self.informed = informed
         n_cells = TILE * TILE
@@ -110,11 +110,15 @@ class TiledScheme:
 
     # -- embedding ---------------------------------------------------------------------------
 
+    @staticmethod
+    def _bits(bits: Bits) -> Bits:
+        flat = np.asarray(bits).reshape(-1)
+        if flat.shape != (CODED_BITS,) or not np.isin(flat, (0, 1)).all():
+            raise ValueError(f"expected {CODED_BITS} bits of 0/1, got shape {flat.shape}")
+        return flat.astype(np.uint8)
+
     def _cell_pattern(self, bits: Bits, gains: npt.NDArray[np.float64] | None = None) -> F32:
-        bits = np.asarray(bits, np.uint8).reshape(-1)
-        if bits.shape != (CODED_BITS,) or np.any(bits > 1):
-            raise ValueError(f"expected {CODED_BITS} bits of 0/1, got shape {bits.shape}")
-        signs = bits.astype(np.float64) * 2.0 - 1.0
+        signs = self._bits(bits).astype(np.float64) * 2.0 - 1.0
         if gains is not None:
             signs = signs * gains
         tile = np.where(self._sync_mask, 1.0, signs[np.maximum(self._bit_of, 0)]) * self._chips
@@ -136,45 +140,70 @@ class TiledScheme:
         pattern = cv2.resize(cells, (width, height), interpolation=cv2.INTER_LINEAR)
         return (pattern / (np.sqrt(np.mean(pattern * pattern)) + 1e-6)).astype(np.float32)
 
-    def _mask(self, y: F32) -> F32:
-        """Perceptual weight, mean square 1: more in texture, less in flat areas."""
-        small = max(1.0, min(y.shape) / 256.0)
-        hp = y - cv2.GaussianBlur(y, (0, 0), sigmaX=2.0 * small)
-        activity = np.sqrt(cv2.GaussianBlur(hp * hp, (0, 0), sigmaX=4.0 * small))
-        weight = np.clip(0.6 + activity / (np.mean(activity) + 1e-3) * 0.4, 0.6, 2.0)
-        return (weight / np.sqrt(np.mean(weight * weight))).astype(np.float32)
+    @staticmethod
+    def _mask(rgb: npt.NDArray[np.uint8]) -> F32:
+        """Perceptual weight, mean square 1: more in texture, less in flat areas.
 
-    def _apply(self, rgb: npt.NDArray[np.uint8], residual: F32) -> npt.NDArray[np.uint8]:
-        delta = residual * self._mask(_luma(rgb)) * self.strength
-        out = np.asarray(rgb, np.float32) + delta[:, :, None]
-        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+        Computed on a copy at most 512 pixels on its long side (activity is smooth), then
+        interpolated back, so it costs the same few milliseconds at any resolution.
+        """
+        h, w = rgb.shape[:2]
+        factor = min(1.0, 512.0 / max(h, w))
+        small = cv2.resize(rgb, (max(1, round(w * factor)), max(1, round(h * factor))),
+                           interpolation=cv2.INTER_AREA) if factor < 1.0 else rgb
+        y = _luma(small)
+        hp = y - cv2.GaussianBlur(y, (0, 0), sigmaX=2.0)
+        activity = np.sqrt(cv2.GaussianBlur(hp * hp, (0, 0), sigmaX=4.0))
+        weight = np.clip(0.6 + activity / (np.mean(activity) + 1e-3) * 0.4, 0.6, 2.0)
+        weight = (weight / np.sqrt(np.mean(weight * weight))).astype(np.float32)
+        if factor < 1.0:
+            weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
+        return weight
+
+    def _apply(
+        self, rgb: npt.NDArray[np.uint8], residual: F32, mask: F32 | None = None
+    ) -> npt.NDArray[np.uint8]:
+        delta = residual * (self._mask(rgb) if mask is None else mask) * self.strength
+        out = rgb.astype(np.float32)
+        out += delta[:, :, None]
+        np.rint(out, out=out)
+        np.clip(out, 0, 255, out=out)
+        return out.astype(np.uint8)
 
     def embed_image(self, rgb: npt.NDArray[np.uint8], bits: Bits) -> npt.NDArray[np.uint8]:
         h, w = rgb.shape[:2]
         self._check_size(h, w)
         if not self.informed:
             return self._apply(rgb, self._residual(bits, h, w))
-        return self._apply(rgb, self._residual(bits, h, w, self._informed_gains(rgb, bits)))
+        gains = self._informed_gains([rgb], self._bits(bits))
+        return self._apply(rgb, self._residual(bits, h, w, gains))
 
     def _aligned_soft(self, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
         white = self._prepare(rgb)
         assert white is not None
         return self._soft_at(self._fold(white), 0, 0)
 
-    def _informed_gains(self, rgb: npt.NDArray[np.uint8], bits: Bits) -> npt.NDArray[np.float64]:
-        """Per-bit gains that cancel the host image's own correlation with each bit's chips.
+    def _informed_gains(
+        self, frames: Sequence[npt.NDArray[np.uint8]], bits: Bits
+    ) -> npt.NDArray[np.float64]:
+        """Per-bit gains that cancel the host's own correlation with each bit's chips.
 
         Improved spread spectrum (Malvar and Florencio, 2003), closed-loop through the real
-        detector: measure what the unmarked image contributes to each bit, and what a unit
-        mark adds; then give each bit the gain that brings every bit to one common margin,
-        with the total energy (so the PSNR) unchanged.
+        detector: measure what the unmarked frames contribute to each bit (summed, as video
+        detection sums frames), and what a unit mark adds; then give each bit the gain that
+        brings every bit to one common margin, with the total energy (so the PSNR) unchanged.
         """
         signs = bits.astype(np.float64) * 2.0 - 1.0
-        host = self._aligned_soft(rgb) * signs
-        h, w = rgb.shape[:2]
-        marked = self._apply(rgb, self._residual(bits, h, w))
-        response = np.maximum(self._aligned_soft(marked) * signs - host, 1e-6)
-        counts = np.bincount(self._bit_of[~self._sync_mask], minlength=CODED_BITS)
+        h, w = frames[0].shape[:2]
+        residual = self._residual(bits, h, w)
+        host = np.zeros(CODED_BITS)
+        marked = np.zeros(CODED_BITS)
+        for frame in frames:
+            host += self._aligned_soft(frame)
+            marked += self._aligned_soft(self._apply(frame, residual))
+        host *= signs
+        response = np.maximum(marked * signs - host, 1e-6)
+        counts = np.bincount(self._bit_cells, minlength=CODED_BITS)
         budget = float(np.sum(counts))
 
         def gains_for(margin: float) -> npt.NDArray[np.float64]:
@@ -190,10 +219,18 @@ class TiledScheme:
         return gains_for(lo)
 
     def video_embedder(
-        self, bits: Bits, height: int, width: int
+        self,
+        bits: Bits,
+        height: int,
+        width: int,
+        reference: Sequence[npt.NDArray[np.uint8]] = (),
     ) -> Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.uint8]]:
+        """One residual for the whole video; ``reference`` frames (a sample of the video) let
+        the informed gains cancel what the content correlates with."""
         self._check_size(height, width)
-        residual = self._residual(bits, height, width)
+        usable = [f for f in reference if f.shape[:2] == (height, width)]
+        gains = self._informed_gains(usable, self._bits(bits)) if self.informed and usable else None
+        residual = self._residual(bits, height, width, gains)
 
         def embed(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
             if rgb.shape[:2] != (height, width):
