@@ -214,6 +214,7 @@ class LedgerEntry:
     consent_grant_ids: tuple[str, ...] = ()
     pdq: str | None = None
     pdq_quality: int | None = None
+    pdq_crops: tuple[str, ...] = field(default=(), repr=False)
     audio_fingerprint: bytes | None = field(default=None, repr=False)
     frame_hashes: tuple[FrameHashRow, ...] = field(default=(), repr=False)
     status: LedgerStatus = LedgerStatus.ACTIVE
@@ -263,6 +264,10 @@ class LedgerEntry:
                 raise _invalid(f"pdq is for images; this is {kind.value} (use frame_hashes)")
             fix(self, "pdq", _check_hex64("pdq", self.pdq))
             _check_int("pdq_quality", self.pdq_quality, 0, 100)
+        crops = tuple(_check_hex64("pdq crop", crop) for crop in self.pdq_crops)
+        if crops and self.pdq is None:
+            raise _invalid("pdq_crops need the main pdq hash")
+        fix(self, "pdq_crops", crops)
         frames = tuple(self.frame_hashes)
         if not all(isinstance(frame, FrameHashRow) for frame in frames):
             raise _invalid("frame_hashes must hold FrameHashRow values")
@@ -342,6 +347,7 @@ class LedgerGeneration(Base):
     manifest_json: Mapped[str] = mapped_column(Text)
     pdq: Mapped[str | None] = mapped_column(String(64))
     pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    pdq_crops: Mapped[str | None] = mapped_column(Text)
     audio_fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default=LedgerStatus.ACTIVE.value)
     taken_down_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -427,6 +433,7 @@ def _row_from_entry(entry: LedgerEntry) -> LedgerGeneration:
         manifest_json=entry.manifest_json,
         pdq=entry.pdq,
         pdq_quality=entry.pdq_quality,
+        pdq_crops=" ".join(entry.pdq_crops) or None,
         audio_fingerprint=entry.audio_fingerprint,
         status=entry.status.value,
         taken_down_at=entry.taken_down_at,
@@ -462,6 +469,7 @@ def _entry_from_row(row: LedgerGeneration) -> LedgerEntry:
         consent_grant_ids=tuple(row.consent_grant_ids),
         pdq=row.pdq,
         pdq_quality=row.pdq_quality,
+        pdq_crops=tuple(row.pdq_crops.split()) if row.pdq_crops else (),
         audio_fingerprint=None if audio is None else bytes(audio),
         frame_hashes=tuple(
             FrameHashRow(t_s=frame.t_s, pdq=frame.pdq, quality=frame.quality)
@@ -630,7 +638,8 @@ class Ledger:
     # ------------------------------------------------------------------ index feeds
 
     def image_hashes(self, *, min_quality: int = 0) -> Generator[tuple[str, str], None, None]:
-        """Stream ``(generation id, pdq hex)`` of images whose PDQ quality >= ``min_quality``.
+        """Stream ``(generation id, pdq hex)`` of images whose PDQ quality >= ``min_quality``,
+        the main hash first, then the hashes of its centre crops (same id).
 
         Taken-down generations are included (a match should still resolve to its entry). Rows
         are fetched in batches of :data:`STREAM_BATCH` inside one read transaction, held until
@@ -638,7 +647,7 @@ class Ledger:
         stopping early, so that SQLite can checkpoint its WAL).
         """
         stmt = (
-            select(LedgerGeneration.id, LedgerGeneration.pdq)
+            select(LedgerGeneration.id, LedgerGeneration.pdq, LedgerGeneration.pdq_crops)
             .where(
                 LedgerGeneration.pdq.is_not(None),
                 LedgerGeneration.pdq_quality >= min_quality,
@@ -647,9 +656,11 @@ class Ledger:
             .execution_options(yield_per=STREAM_BATCH)
         )
         with session_scope(self._factory) as session:
-            for generation_id, pdq in session.execute(stmt):
+            for generation_id, pdq, crops in session.execute(stmt):
                 if pdq is not None:
                     yield generation_id, pdq
+                for crop in (crops or "").split():
+                    yield generation_id, crop
 
     def frame_hashes(
         self, *, min_quality: int = 0

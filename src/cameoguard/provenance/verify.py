@@ -20,6 +20,7 @@ from typing import Any
 
 import c2pa
 
+from cameoguard.errors import VerificationError
 from cameoguard.media import Limits, MediaInfo, sniff
 from cameoguard.media.probe import check_file_size
 from cameoguard.provenance.certchain import chain_for_file
@@ -323,3 +324,20 @@ def verify_file(
         remote_manifest_url=remote, manifest_count=len(manifests),
     )  # fmt: skip
     return ProvenanceReport(**base, summary=_summary(base, kind))
+
+
+def read_manifest_json(path: Path, mime: str, trust: TrustPolicy | None = None) -> str | None:
+    """The manifest store of ``path`` as c2pa's Reader prints it (JSON), or None without one."""
+    context = (trust or TrustPolicy()).context()
+    try:
+        with open(path, "rb") as fh:
+            reader = c2pa.Reader.try_create(mime, fh, context=context)
+            if reader is None:
+                return None
+            with reader:
+                return str(reader.json())
+    except c2pa.C2paError as exc:
+        raise VerificationError(f"{path}: the C2PA manifest cannot be read ({exc})") from None
+    finally:
+        context.close()
+

@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("manifest_json", sa.Text(), nullable=False),
         sa.Column("pdq", sa.String(length=64), nullable=True),
         sa.Column("pdq_quality", sa.Integer(), nullable=True),
+        sa.Column("pdq_crops", sa.Text(), nullable=True),
         sa.Column("audio_fingerprint", sa.LargeBinary(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("taken_down_at", sa.DateTime(timezone=True), nullable=True),
