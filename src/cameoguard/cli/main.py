@@ -1,4 +1,5 @@
-"""``cameoguard`` entry point: ``keys init``, ``db upgrade|status``, ``sign``, ``verify``.
+"""``cameoguard`` entry point: ``keys init``, ``db upgrade|status``, ``sign``, ``verify``,
+``watermark embed|detect`` and ``resolve``.
 
 Exit codes (:class:`ExitCode`): 0 ok, 1 the operation found problems (an invalid manifest, a
 failed signing), 2 bad input or configuration. Errors print one clear line, never a traceback.
@@ -22,7 +23,10 @@ from cameoguard import __version__
 from cameoguard.errors import BadInputError, CameoguardError, ConfigurationError
 
 if TYPE_CHECKING:
+    from cameoguard.provenance.ledger import Ledger
+    from cameoguard.provenance.manifest import ManifestSpec
     from cameoguard.settings import Settings
+    from cameoguard.watermark.marker import Watermarker
 
 __all__ = ["ExitCode", "main"]
 
@@ -76,7 +80,32 @@ def _parser() -> argparse.ArgumentParser:
                       help="software agent: the generator or capture device name")  # fmt: skip
     sign.add_argument("--generator-version")
     sign.add_argument("--parent", type=Path, help="the file this one was made from (remix/edit)")
+    sign.add_argument("--watermark", action="store_true",
+                      help="generated media: embed a watermark, sign, self-verify and record "
+                      "the output in the ledger (what the generation core does)")  # fmt: skip
+    sign.add_argument("--requester", default="cli", help="with --watermark: who asked for it")
     sign.add_argument("--json", action="store_true")
+
+    wm = sub.add_parser("watermark", help="embed or detect the invisible watermark")
+    wm_sub = wm.add_subparsers(dest="watermark_command", required=True, metavar="ACTION")
+    embed = wm_sub.add_parser(
+        "embed", help="embed a payload (not recorded in the ledger; see sign --watermark)"
+    )
+    embed.add_argument("file", type=Path)
+    embed.add_argument("-o", "--output", type=Path, required=True, help="where to write")
+    embed.add_argument("--payload", help="generation id g_ + 12 hex digits (default: random)")
+    embed.add_argument("--json", action="store_true")
+    detect = wm_sub.add_parser("detect", help="look for a watermark of this deployment's key")
+    detect.add_argument("file", type=Path)
+    detect.add_argument("--json", action="store_true")
+
+    resolve = sub.add_parser(
+        "resolve", help="find the original generation and manifest of a (stripped) copy"
+    )
+    resolve.add_argument("file", type=Path)
+    resolve.add_argument("--json", action="store_true")
+    resolve.add_argument("--no-manifest", action="store_true",
+                         help="leave the original manifest out of the JSON")  # fmt: skip
 
     verify = sub.add_parser("verify", help="verify the C2PA provenance of media files")
     verify.add_argument("files", type=Path, nargs="+", metavar="FILE")
@@ -103,15 +132,26 @@ def _cmd_keys_init(args: argparse.Namespace, console: Console) -> ExitCode:
     from cameoguard.provenance.keys import init_dev_ca
 
     settings = _settings(args)
+    from cameoguard.watermark.keys import load_or_create_watermark_key
+
     paths = init_dev_ca(settings.keys_dir, organization=args.organization, force=args.force)
+    # The watermark key is never replaced, not even with --force: marks made with it would
+    # become unreadable. Delete the file by hand to start a new deployment.
+    wm_key = load_or_create_watermark_key(settings.watermark_key_path)
     if args.json:
-        print(json.dumps({k: str(v) for k, v in vars(paths).items()}, indent=2))
+        out = {k: str(v) for k, v in vars(paths).items()}
+        out.update(watermark_key=str(settings.watermark_key_path), watermark_key_id=wm_key.key_id)
+        print(json.dumps(out, indent=2))
         return ExitCode.OK
     where = escape(str(settings.keys_dir))
     console.print(f"[green]Created a development CA and signing key in[/green] {where}")
     for name, path in vars(paths).items():
         private = " [dim](private, 0600)[/dim]" if path.suffix == ".key" else ""
         console.print(f"  {name:18} {escape(str(path))}{private}")
+    console.print(
+        f"  {'watermark_key':18} {escape(str(settings.watermark_key_path))} [dim](private, "
+        f"0600; key id {wm_key.key_id}; kept across --force)[/dim]"
+    )
     console.print(
         "For development only. To verify your own files as trusted:\n"
         f"  export CAMEOGUARD_TRUST_ANCHORS={escape(str(paths.trust_anchors))}"
@@ -157,6 +197,8 @@ def _cmd_sign(args: argparse.Namespace, console: Console) -> ExitCode:
         if not args.parent.is_file():
             raise BadInputError(f"parent file {args.parent} does not exist; check the path")
         spec = spec.with_ingredient(Ingredient(args.parent, "parentOf"))
+    if args.watermark:
+        return _sign_watermarked(args, console, settings, spec)
     with signer_from_settings(settings) as signer:
         result = sign_file(
             args.file, args.output, spec, signer,
@@ -173,6 +215,117 @@ def _cmd_sign(args: argparse.Namespace, console: Console) -> ExitCode:
             f"({result.media_type}, manifest {result.manifest_bytes} bytes){history}"
         )
     return ExitCode.OK
+
+
+def _ledger(settings: Settings) -> Ledger:
+    from cameoguard import db
+    from cameoguard.provenance.ledger import Ledger
+
+    engine = db.engine_from_settings(settings)
+    db.upgrade(engine)
+    return Ledger(db.session_factory(engine))
+
+
+def _watermarker(settings: Settings, *, create: bool) -> Watermarker:
+    from cameoguard.watermark.keys import load_or_create_watermark_key, load_watermark_key
+    from cameoguard.watermark.marker import Watermarker
+
+    path = settings.watermark_key_path
+    key = load_or_create_watermark_key(path) if create else load_watermark_key(path)
+    return Watermarker(key)
+
+
+def _sign_watermarked(
+    args: argparse.Namespace, console: Console, settings: Settings, spec: ManifestSpec
+) -> ExitCode:
+    from cameoguard.generator_adapter.emit import Emitter
+    from cameoguard.media import Limits
+    from cameoguard.provenance.signers import signer_from_settings
+    from cameoguard.provenance.trust import TrustPolicy
+
+    with signer_from_settings(settings) as signer:
+        emitter = Emitter(
+            _watermarker(settings, create=True), signer, _ledger(settings),
+            Limits.from_settings(settings), TrustPolicy.from_settings(settings),
+        )  # fmt: skip
+        result = emitter.emit(args.file, args.output, spec, requester=args.requester,
+                              backend="cli")  # fmt: skip
+    if args.json:
+        print(json.dumps({"path": str(result.path), "generation_id": result.generation_id,
+                          "sha256": result.sha256,
+                          "watermarked_tracks": list(result.watermark_tracks)}))  # fmt: skip
+    else:
+        console.print(
+            f"[green]Marked, signed and recorded[/green] {escape(str(result.path))} as "
+            f"{result.generation_id} (watermark in {', '.join(result.watermark_tracks)})"
+        )
+    return ExitCode.OK
+
+
+def _cmd_watermark(args: argparse.Namespace, console: Console) -> ExitCode:
+    from cameoguard.media import Limits
+    from cameoguard.watermark.payload import format_payload, new_payload, parse_payload
+
+    settings = _settings(args)
+    limits = Limits.from_settings(settings)
+    if args.watermark_command == "embed":
+        marker = _watermarker(settings, create=True)
+        payload = parse_payload(args.payload) if args.payload else new_payload()
+        result = marker.embed_file(args.file, args.output, payload, limits)
+        if args.json:
+            print(json.dumps({"path": str(result.path), "payload": format_payload(payload),
+                              "tracks": list(result.tracks), "skipped": list(result.skipped),
+                              "key_id": marker.key_id}))  # fmt: skip
+        else:
+            console.print(
+                f"[green]Embedded[/green] {format_payload(payload)} in "
+                f"{', '.join(result.tracks)} -> {escape(str(result.path))}"
+            )
+            for note in result.skipped:
+                console.print(f"[yellow]not marked:[/yellow] {escape(note)}")
+        return ExitCode.OK
+    detection = _watermarker(settings, create=False).detect_file(args.file, limits)
+    if args.json:
+        print(json.dumps(detection.to_dict(), indent=2))
+    elif detection.found:
+        tracks = ", ".join(t.track for t in detection.tracks if t.found)
+        console.print(
+            f"[green]watermark found:[/green] {detection.payload_text} in {tracks} "
+            f"(false-alarm probability <= {detection.false_alarm_bound:.1e})"
+        )
+        if detection.conflict:
+            console.print("[red]tracks carry different payloads[/red]")
+    else:
+        console.print("no watermark of this deployment's key found")
+    return ExitCode.OK
+
+
+def _cmd_resolve(args: argparse.Namespace, console: Console) -> ExitCode:
+    from cameoguard.media import Limits
+    from cameoguard.provenance.softbinding import ResolutionStatus, Resolver
+
+    settings = _settings(args)
+    limits = Limits.from_settings(settings)
+    resolver = Resolver(_ledger(settings), _watermarker(settings, create=False), limits)
+    result = resolver.resolve(args.file)
+    if args.json:
+        print(json.dumps(result.to_dict(include_manifest=not args.no_manifest), indent=2))
+    else:
+        color = {"matched": "green", "transplant_suspected": "red"}.get(
+            result.status.value, "yellow"
+        )
+        console.print(f"[{color}]{result.status.value}[/{color}] {escape(result.explanation)}")
+        if result.entry is not None:
+            e = result.entry
+            console.print(
+                f"  generation {e.generation_id}, made {e.created_at:%Y-%m-%d %H:%M} UTC by "
+                f"{escape(e.requester)} with {escape(e.backend)}; method {result.method}; "
+                f"cameos {', '.join(e.cameo_ids) or 'none'}; "
+                f"manifest {escape(e.manifest_label or '-')}"
+            )
+    return (
+        ExitCode.PROBLEMS if result.status is ResolutionStatus.TRANSPLANT_SUSPECTED else ExitCode.OK
+    )
 
 
 def _cmd_verify(args: argparse.Namespace, console: Console) -> ExitCode:
@@ -214,7 +367,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
-    handlers = {"keys": _cmd_keys_init, "db": _cmd_db, "sign": _cmd_sign, "verify": _cmd_verify}
+    handlers = {
+        "keys": _cmd_keys_init, "db": _cmd_db, "sign": _cmd_sign, "verify": _cmd_verify,
+        "watermark": _cmd_watermark, "resolve": _cmd_resolve,
+    }  # fmt: skip
     try:
         return int(handlers[args.command](args, console))
     except CameoguardError as exc:

@@ -123,7 +123,9 @@ class Emitter:
         embedded = self.watermarker.embed_file(source, marked, payload, self.limits)
         prints = fingerprint_media(marked, self.limits)
         schemes = tuple(
-            self.watermarker.audio_scheme.name if t == "audio" else self.watermarker.image_scheme.name
+            self.watermarker.audio_scheme.name
+            if t == "audio"
+            else self.watermarker.image_scheme.name
             for t in embedded.tracks
         )
         signed_spec = spec.with_assertion(
@@ -177,6 +179,8 @@ class Emitter:
         except OSError as exc:
             with contextlib.suppress(CameoguardError):
                 self.ledger.take_down(generation_id, f"output could not be published: {exc}")
-            raise EmitError(f"could not write {dest}: {exc}; the generation was withdrawn") from None
+            raise EmitError(
+                f"could not write {dest}: {exc}; the generation was withdrawn"
+            ) from None
         log.info("emitted %s (%s, %s)", generation_id, signed_info.kind.value, backend)
         return EmitResult(dest, generation_id, payload, digest, recorded, embedded.tracks)

@@ -151,7 +151,9 @@ def _entry_fingerprints(entry: LedgerEntry) -> MediaFingerprints:
     image = None
     if entry.pdq is not None and entry.pdq_quality is not None:
         image = ImageFingerprint(
-            pdq_from_hex(entry.pdq), entry.pdq_quality, tuple(pdq_from_hex(c) for c in entry.pdq_crops)
+            pdq_from_hex(entry.pdq),
+            entry.pdq_quality,
+            tuple(pdq_from_hex(c) for c in entry.pdq_crops),
         )
     video = None
     if entry.frame_hashes:
@@ -206,13 +208,13 @@ def compare_fingerprints(query: MediaFingerprints, ref: MediaFingerprints) -> Fi
             {"audio_ber": round(am.ber, 4), "audio_offset_s": round(am.offset_s, 3),
              "audio_overlap_s": round(am.overlap_s, 2)},
         ))  # fmt: skip
-    decided = [r for r in results if r.decided]
-    if not decided:
+    usable = [r for r in results if r.decided]
+    if not usable:
         detail: dict[str, Any] = {}
         for r in results:
             detail.update(r.detail)
         return FingerprintComparison(False, False, 0.0, detail)
-    best = max(decided, key=lambda r: (r.matches, r.score))
+    best = max(usable, key=lambda r: (r.matches, r.score))
     detail = {}
     for r in results:
         detail.update(r.detail)
@@ -415,7 +417,9 @@ class Resolver:
             explanation=f"no watermark was read, but the fingerprint matches {entry.generation_id}",
         )  # fmt: skip
 
-    def _audio_scan(self, query: MediaFingerprints) -> tuple[FingerprintComparison, LedgerEntry] | None:
+    def _audio_scan(
+        self, query: MediaFingerprints
+    ) -> tuple[FingerprintComparison, LedgerEntry] | None:
         assert query.audio is not None
         best: tuple[float, str] | None = None
         for gid, blob in self.ledger.audio_fingerprints():

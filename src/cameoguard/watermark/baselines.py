@@ -53,7 +53,7 @@ class ImwatermarkScheme:
         return [int(b) for b in flat]
 
     def embed_image(self, rgb: npt.NDArray[np.uint8], bits: Bits) -> npt.NDArray[np.uint8]:
-        from imwatermark import WatermarkEncoder  # type: ignore[import-untyped]
+        from imwatermark import WatermarkEncoder
 
         values = self._check(rgb, bits)
         encoder = WatermarkEncoder()
@@ -95,7 +95,7 @@ class ImwatermarkScheme:
 
 
 def _load_riva() -> None:
-    from imwatermark.rivaGan import RivaWatermark  # type: ignore[import-untyped]
+    from imwatermark.rivaGan import RivaWatermark
 
     with _RIVA_LOCK:
         RivaWatermark.loadModel()

@@ -55,7 +55,9 @@ class WatermarkKey:
 
     def derive(self, label: str) -> bytes:
         """A 32-byte sub-key for ``label`` (HMAC-SHA256 of the label under the secret)."""
-        return hmac.new(self.secret, b"cameoguard/watermark/v1/" + label.encode(), "sha256").digest()
+        return hmac.new(
+            self.secret, b"cameoguard/watermark/v1/" + label.encode(), "sha256"
+        ).digest()
 
     def stream(self, label: str, n_bytes: int) -> bytes:
         """``n_bytes`` of keyed pseudo-random bytes for ``label`` (SHAKE-256 of the sub-key)."""

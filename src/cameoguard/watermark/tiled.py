@@ -65,7 +65,7 @@ def _luma(rgb: npt.NDArray[np.uint8]) -> F32:
 
 
 _PREDICT = np.zeros((2 * SPC + 1, 2 * SPC + 1), np.float32)
-_PREDICT[:: SPC, :: SPC] = 1.0 / 8.0
+_PREDICT[::SPC, ::SPC] = 1.0 / 8.0
 _PREDICT[SPC, SPC] = 0.0
 
 
@@ -96,9 +96,9 @@ class TiledScheme:
         order = key.permutation("tiled/cells", n_cells)
         n_sync = int(n_cells * SYNC_SHARE)
         self._chips = key.signs("tiled/chips", n_cells).reshape(TILE, TILE)
-        self._sync_mask = np.zeros(n_cells, bool)
-        self._sync_mask[order[:n_sync]] = True
-        self._sync_mask = self._sync_mask.reshape(TILE, TILE)
+        sync_flat = np.zeros(n_cells, bool)
+        sync_flat[order[:n_sync]] = True
+        self._sync_mask = sync_flat.reshape(TILE, TILE)
         bit_of = np.full(n_cells, -1, np.int64)
         bit_of[order[n_sync:]] = np.arange(n_cells - n_sync) % CODED_BITS
         self._bit_of = bit_of.reshape(TILE, TILE)
@@ -137,8 +137,10 @@ class TiledScheme:
         self, bits: Bits, height: int, width: int, gains: npt.NDArray[np.float64] | None = None
     ) -> F32:
         cells = self._cell_pattern(bits, gains)
-        pattern = cv2.resize(cells, (width, height), interpolation=cv2.INTER_LINEAR)
-        return (pattern / (np.sqrt(np.mean(pattern * pattern)) + 1e-6)).astype(np.float32)
+        pattern = np.asarray(
+            cv2.resize(cells, (width, height), interpolation=cv2.INTER_LINEAR), np.float32
+        )
+        return np.asarray(pattern / (np.sqrt(np.mean(pattern * pattern)) + 1e-6), np.float32)
 
     @staticmethod
     def _mask(rgb: npt.NDArray[np.uint8]) -> F32:
@@ -149,8 +151,10 @@ class TiledScheme:
         """
         h, w = rgb.shape[:2]
         factor = min(1.0, 512.0 / max(h, w))
-        small = cv2.resize(rgb, (max(1, round(w * factor)), max(1, round(h * factor))),
-                           interpolation=cv2.INTER_AREA) if factor < 1.0 else rgb
+        size = (max(1, round(w * factor)), max(1, round(h * factor)))
+        small = rgb
+        if factor < 1.0:
+            small = np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), np.uint8)
         y = _luma(small)
         hp = y - cv2.GaussianBlur(y, (0, 0), sigmaX=2.0)
         activity = np.sqrt(cv2.GaussianBlur(hp * hp, (0, 0), sigmaX=4.0))
@@ -158,7 +162,7 @@ class TiledScheme:
         weight = (weight / np.sqrt(np.mean(weight * weight))).astype(np.float32)
         if factor < 1.0:
             weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
-        return weight
+        return np.asarray(weight, np.float32)
 
     def _apply(
         self, rgb: npt.NDArray[np.uint8], residual: F32, mask: F32 | None = None
@@ -247,7 +251,9 @@ class TiledScheme:
             return None
         side = GRID * SPC
         interp = cv2.INTER_AREA if min(h, w) > side else cv2.INTER_LINEAR
-        return _whiten(cv2.resize(_luma(rgb), (side, side), interpolation=interp))
+        return _whiten(
+            np.asarray(cv2.resize(_luma(rgb), (side, side), interpolation=interp), np.float32)
+        )
 
     def detect_image(self, rgb: npt.NDArray[np.uint8]) -> list[SoftBits]:
         white = self._prepare(rgb)
@@ -266,7 +272,9 @@ class TiledScheme:
         """Resample by ``scale``, fold, and return (sync peak z-score, folded tile)."""
         if scale != 1.0:
             side = round(white.shape[0] * scale), round(white.shape[1] * scale)
-            white = cv2.resize(white, (side[1], side[0]), interpolation=cv2.INTER_LINEAR)
+            white = np.asarray(
+                cv2.resize(white, (side[1], side[0]), interpolation=cv2.INTER_LINEAR), np.float32
+            )
         folded = self._fold(white)
         corr = np.fft.irfft2(np.fft.rfft2(folded) * self._sync_template_fft, s=folded.shape)
         return float((corr.max() - corr.mean()) / (corr.std() + 1e-9)), folded
@@ -309,13 +317,13 @@ class TiledScheme:
         hh, ww = -(-h // n) * n, -(-w // n) * n
         padded = np.zeros((hh, ww), np.float32)
         padded[:h, :w] = white
-        return padded.reshape(hh // n, n, ww // n, n).sum(axis=(0, 2))
+        return np.asarray(padded.reshape(hh // n, n, ww // n, n).sum(axis=(0, 2)), np.float32)
 
     def _soft_at(self, folded: F32, dy: int, dx: int) -> npt.NDArray[np.float64]:
         aligned = np.roll(folded, (-dy, -dx), axis=(0, 1))
         cells = aligned.reshape(TILE, SPC, TILE, SPC).mean(axis=(1, 3)) * self._chips
-        return np.bincount(
-            self._bit_of[~self._sync_mask], cells[~self._sync_mask], minlength=CODED_BITS
+        return np.bincount(self._bit_cells, cells[~self._sync_mask], minlength=CODED_BITS).astype(
+            np.float64
         )
 
     def _read(self, folded: F32, label: str, top: int = 2) -> list[SoftBits]:
@@ -335,13 +343,17 @@ class TiledScheme:
         for idx in np.argsort(flat)[::-1][:top]:
             dy, dx = divmod(int(idx), n)
             strength = (float(flat[idx]) - mean) / noise
-            out.append(SoftBits(self._soft_at(folded, dy, dx), strength, f"{label} shift=({dx},{dy})"))
+            out.append(
+                SoftBits(self._soft_at(folded, dy, dx), strength, f"{label} shift=({dx},{dy})")
+            )
             best: tuple[float, float, float, npt.NDArray[np.float64]] | None = None
             for fy in _FRACTIONS:
                 for fx in _FRACTIONS:
                     aligned = _shift_bilinear(folded, dy + fy, dx + fx)
                     cells = aligned.reshape(TILE, SPC, TILE, SPC).mean(axis=(1, 3)) * self._chips
-                    soft = np.bincount(self._bit_cells, cells[~self._sync_mask], minlength=CODED_BITS)
+                    soft = np.bincount(
+                        self._bit_cells, cells[~self._sync_mask], minlength=CODED_BITS
+                    ).astype(np.float64)
                     score = float(cells[self._sync_mask].sum() + np.abs(soft).sum())
                     if best is None or score > best[0]:
                         best = (score, fy, fx, soft)
@@ -360,7 +372,7 @@ def _shift_bilinear(tile: F32, dy: float, dx: float) -> F32:
     base = np.roll(tile, (-iy, -ix), axis=(0, 1))
     down = np.roll(base, -1, axis=0)
     rows = base * (1 - fy) + down * fy
-    return (rows * (1 - fx) + np.roll(rows, -1, axis=1) * fx).astype(np.float32)
+    return np.asarray(rows * (1 - fx) + np.roll(rows, -1, axis=1) * fx, np.float32)
 
 
 @register_scheme(
