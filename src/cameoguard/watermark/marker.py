@@ -43,7 +43,8 @@ DEFAULT_IMAGE_SCHEME = "tiled"
 DEFAULT_AUDIO_SCHEME = "stft-ss"
 DETECT_FRAMES = 24
 REFERENCE_FRAMES = 8
-_IMAGE_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}
+MIN_VIDEO_FRAMES = 2
+_IMAGE_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "WebP": "webp"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,8 +273,16 @@ class Watermarker:
         fps = info.fps or 25.0
 
         def frames() -> Iterator[npt.NDArray[np.uint8]]:
+            count = 0
             for frame in iter_frames(info.path, limits):
+                count += 1
                 yield embed(frame.rgb)
+            if count < MIN_VIDEO_FRAMES:
+                raise WatermarkCapacityError(
+                    f"{info.path}: the video has {count} frame(s); a video watermark needs at "
+                    f"least {MIN_VIDEO_FRAMES}. Save a single frame as PNG or JPEG and mark it "
+                    "as an image"
+                )
 
         write_video(out, frames(), fps, audio=clip, crf=crf)
         return EmbedResult(out, MediaKind.VIDEO, payload, tuple(tracks), tuple(skipped))
