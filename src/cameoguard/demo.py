@@ -1,13 +1,17 @@
-"""The end-to-end demo: make media, sign it, verify it, tamper with it, verify again.
+"""The end-to-end demo: generate marked media, verify it, strip it, resolve it, forge it.
 
     python -m cameoguard.demo [--out DIR]
 
-1. create a development CA (root -> intermediate -> ES256 signer) in an isolated data dir;
-2. make a sample image and a sample 4 s video with an audio track (rendered here, no downloads);
-3. sign both as AI-generated media with a C2PA manifest;
-4. verify both against the development root (expected: trusted);
-5. change pixels in the signed image and verify it again (expected: invalid, data hash mismatch);
-6. print the three reports and check that each outcome is the expected one (exit 1 otherwise).
+1. create a development CA, a watermark key and a ledger database in an isolated data dir;
+2. make a sample image and a sample 6 s video with an audio track (rendered here, no downloads);
+3. emit both as generated media: watermark (payload = a new generation id), fingerprints,
+   C2PA manifest with the soft-binding assertion, self-verification, ledger record;
+4. verify both against the development root (expected: trusted); change pixels in the signed
+   image and verify again (expected: invalid, data hash mismatch);
+5. re-post stripped copies (image resized and re-compressed, video trimmed and re-encoded): no
+   manifest any more, yet ``resolve`` finds the generation through watermark + fingerprint;
+6. copy the image's watermark onto other content: ``resolve`` reports a transplant;
+7. print a table and exit 1 unless every outcome is the expected one.
 """
 
 from __future__ import annotations
@@ -17,21 +21,28 @@ import shutil
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 from rich.console import Console
 from rich.table import Table
 
+from cameoguard import db
 from cameoguard.cli.render import render_report
-from cameoguard.media import AudioClip, Limits, save_image, write_video
+from cameoguard.generator_adapter.emit import Emitter
+from cameoguard.media import AudioClip, Limits, load_image, save_image, write_video
+from cameoguard.media.video import iter_frames
 from cameoguard.provenance.keys import init_dev_ca
+from cameoguard.provenance.ledger import Ledger
 from cameoguard.provenance.manifest import ManifestSpec
-from cameoguard.provenance.report import ProvenanceReport, ProvenanceState
-from cameoguard.provenance.sign import sign_file
+from cameoguard.provenance.report import ProvenanceState
 from cameoguard.provenance.signers import signer_from_settings
+from cameoguard.provenance.softbinding import ResolutionStatus, Resolver
 from cameoguard.provenance.trust import TrustPolicy
 from cameoguard.provenance.verify import verify_file
 from cameoguard.settings import Settings
+from cameoguard.watermark.keys import load_or_create_watermark_key
+from cameoguard.watermark.marker import Watermarker
 
 __all__ = ["main", "make_sample_image", "make_sample_video_frames", "make_tone"]
 
@@ -106,24 +117,34 @@ def main(argv: list[str] | None = None) -> int:
     console.rule("2. sample media (made here)")
     image = out / "sunset.jpg"
     save_image(make_sample_image(), image, quality=90)
-    fps, seconds = 25, 4
+    fps, seconds = 25, 6
     video = out / "bouncing-ball.mp4"
     write_video(video, make_sample_video_frames(fps * seconds), fps=fps, audio=make_tone(seconds))
     console.print(f"{image} ({image.stat().st_size} bytes), {video} ({video.stat().st_size} bytes)")
 
-    console.rule("3. sign as AI-generated")
+    console.rule("3. generate: watermark -> fingerprint -> sign -> self-verify -> ledger")
     limits = Limits.from_settings(settings)
     trust = TrustPolicy.from_settings(settings)
+    engine = db.create_engine_for(settings.effective_database_url)
+    db.upgrade(engine)
+    ledger = Ledger(db.session_factory(engine))
+    marker = Watermarker(load_or_create_watermark_key(settings.watermark_key_path))
     signed_image, signed_video = out / "sunset.signed.jpg", out / "bouncing-ball.signed.mp4"
+    ids: dict[Path, str] = {}
     with signer_from_settings(settings) as signer:
+        emitter = Emitter(marker, signer, ledger, limits, trust)
         for src, dst in ((image, signed_image), (video, signed_video)):
             spec = ManifestSpec.ai_generated(
                 dst.name, generator="cameoguard demo renderer", generator_version="1"
             )
-            result = sign_file(src, dst, spec, signer, limits=limits, trust=trust)
-            console.print(f"signed {dst} (manifest {result.manifest_bytes} bytes)")
+            result = emitter.emit(src, dst, spec, requester="demo", backend="demo-renderer")
+            ids[dst] = result.generation_id
+            console.print(
+                f"{dst.name}: {result.generation_id}, watermark in "
+                f"{', '.join(result.watermark_tracks)}, recorded in the ledger"
+            )
 
-    console.rule("4-5. verify, tamper, verify again")
+    console.rule("4. verify, tamper, verify again")
     tampered = out / "sunset.tampered.jpg"
     _tamper_pixels(signed_image, tampered)
     expected = {
@@ -131,20 +152,51 @@ def main(argv: list[str] | None = None) -> int:
         signed_video: ProvenanceState.TRUSTED,
         tampered: ProvenanceState.INVALID,
     }
-    reports: list[ProvenanceReport] = []
-    for path in expected:
+    rows: list[tuple[str, str, str, str, bool]] = []
+    for path, want in expected.items():
         report = verify_file(path, limits=limits, trust=trust)
         render_report(console, report)
-        reports.append(report)
+        rows.append((path.name, want.value, report.state.value,
+                     ", ".join(report.failure_codes) or "-", report.state is want))  # fmt: skip
 
-    console.rule("6. outcome")
-    table = Table("file", "expected", "got", "failure codes", "ok")
+    console.rule("5. strip the manifest (re-encode, resize, trim), then resolve")
+    stripped_image = out / "sunset.reposted.jpg"
+    rgb = load_image(signed_image, limits)
+    small = cv2.resize(rgb, (rgb.shape[1] * 3 // 4, rgb.shape[0] * 3 // 4),
+                       interpolation=cv2.INTER_AREA)  # fmt: skip
+    save_image(small, stripped_image, quality=70)
+    stripped_video = out / "bouncing-ball.reposted.mp4"
+    frames = [f.rgb for f in iter_frames(signed_video, limits)][fps:]  # drop the first second
+    write_video(stripped_video, frames, fps=fps, crf=28)
+    resolver = Resolver(ledger, marker, limits)
+    for path, original in ((stripped_image, signed_image), (stripped_video, signed_video)):
+        state = verify_file(path, limits=limits, trust=trust).state
+        found = resolver.resolve(path)
+        console.print(f"{path.name}: manifest {state.value}; {found.status.value} "
+                      f"{found.generation_id} by {found.method}: {found.explanation}")  # fmt: skip
+        good = state is ProvenanceState.ABSENT and found.matched
+        good &= found.generation_id == ids[original]
+        got = f"{found.status.value} {found.generation_id}"
+        rows.append((path.name, f"resolves to {ids[original]}", got, found.method or "-", good))
+
+    console.rule("6. forge: copy the image's watermark onto other content")
+    entry = ledger.get(ids[signed_image])
+    assert entry is not None
+    forged = out / "forged.png"
+    other = make_sample_video_frames(2, 1280, 720)[1]
+    save_image(marker.embed_image(other, entry.payload), forged)
+    found = resolver.resolve(forged)
+    console.print(f"{forged.name}: {found.status.value}: {found.explanation}")
+    rows.append((forged.name, "transplant_suspected", found.status.value, "-",
+                 found.status is ResolutionStatus.TRANSPLANT_SUSPECTED))  # fmt: skip
+    engine.dispose()
+
+    console.rule("7. outcome")
+    table = Table("file", "expected", "got", "details", "ok")
     ok = True
-    for report, (path, want) in zip(reports, expected.items(), strict=True):
-        good = report.state is want
+    for name, want, got, details, good in rows:
         ok &= good
-        table.add_row(path.name, want.value, report.state.value,
-                      ", ".join(report.failure_codes) or "-",
+        table.add_row(name, want, got, details,
                       "[green]yes[/green]" if good else "[red]NO[/red]")  # fmt: skip
     console.print(table)
     console.print(
