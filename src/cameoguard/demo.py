@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     rgb = load_image(signed_image, limits)
     small = cv2.resize(rgb, (rgb.shape[1] * 3 // 4, rgb.shape[0] * 3 // 4),
                        interpolation=cv2.INTER_AREA)  # fmt: skip
-    save_image(small, stripped_image, quality=70)
+    save_image(np.asarray(small, np.uint8), stripped_image, quality=70)
     stripped_video = out / "bouncing-ball.reposted.mp4"
     frames = [f.rgb for f in iter_frames(signed_video, limits)][fps:]  # drop the first second
     write_video(stripped_video, frames, fps=fps, crf=28)
@@ -194,9 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     console.rule("7. outcome")
     table = Table("file", "expected", "got", "details", "ok")
     ok = True
-    for name, want, got, details, good in rows:
+    for name, expected_text, got_text, details, good in rows:
         ok &= good
-        table.add_row(name, want, got, details,
+        table.add_row(name, expected_text, got_text, details,
                       "[green]yes[/green]" if good else "[red]NO[/red]")  # fmt: skip
     console.print(table)
     console.print(

@@ -43,8 +43,10 @@ def env(settings: Settings) -> tuple[Emitter, Resolver, Ledger, Limits]:
 
 def _emit_image(emitter: Emitter, tmp_path: Path, seed: int = 0) -> tuple[Path, str]:
     raw = save_image(picture(640, 480, seed), tmp_path / f"raw{seed}.png")
-    result = emitter.emit(raw, tmp_path / f"out{seed}.jpg", SPEC, requester="alice",
-                          backend="test", cameo_ids=("c_1",), consent_grant_ids=("g_1",))  # fmt: skip
+    result = emitter.emit(
+        raw, tmp_path / f"out{seed}.jpg", SPEC, requester="alice", backend="test",
+        cameo_ids=("c_1",), consent_grant_ids=("g_1",),
+    )  # fmt: skip
     return result.path, result.generation_id
 
 

@@ -42,7 +42,7 @@ def test_registry_lists_builtins_and_rejects_unknown_or_duplicate() -> None:
     assert {"tiled", "dwtdct", "dwtdctsvd", "rivagan"} <= set(IMAGE_SCHEMES)
     assert "stft-ss" in AUDIO_SCHEMES
     assert scheme_info("tiled").payload and not scheme_info("rivagan").payload
-    with pytest.raises(ConfigurationError, match="valid schemes: .*tiled"):
+    with pytest.raises(ConfigurationError, match=r"valid schemes: .*tiled"):
         scheme_info("nope")
     with pytest.raises(ConfigurationError, match="already registered"):
         register_scheme("tiled", kind=MediaKind.IMAGE, description="dup")(TiledScheme)
@@ -66,7 +66,7 @@ def test_image_scheme_conformance(name: str, key: WatermarkKey, codec: PayloadCo
         assert all(codec.decode(c.values) is None for c in scheme.detect_image(rgb))
     with pytest.raises(WatermarkCapacityError, match="256"):
         scheme.embed_image(np.zeros((200, 200, 3), np.uint8), bits)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="bits"):
         scheme.embed_image(rgb, bits[:-1])
     assert scheme.detect_image(np.zeros((40, 40, 3), np.uint8)) == []
 
@@ -96,7 +96,7 @@ def test_audio_scheme_conformance(name: str, key: WatermarkKey, codec: PayloadCo
 
 
 def _jpeg(rgb: np.ndarray, q: int) -> np.ndarray:
-    ok, buf = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, q])
+    _, buf = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, q])
     return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1])
 
 
@@ -115,9 +115,9 @@ ATTACKS = {
     "crop10": lambda x: _crop_back(x, 0.10),
     "crop15-no-resize": lambda x: x[29:-29, 38:-38].copy(),
     "brightness+20": lambda x: np.clip(x * 1.2, 0, 255).astype(np.uint8),
-    "noise5": lambda x: np.clip(
-        x + np.random.default_rng(1).normal(0, 5, x.shape), 0, 255
-    ).astype(np.uint8),
+    "noise5": lambda x: np.clip(x + np.random.default_rng(1).normal(0, 5, x.shape), 0, 255).astype(
+        np.uint8
+    ),
 }
 
 
