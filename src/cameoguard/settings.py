@@ -82,7 +82,11 @@ class Settings(BaseSettings):
     def _expand_paths(self) -> Settings:
         # Frozen model: use object.__setattr__ to normalise ~ in paths once.
         for name in (
-            "data_dir", "signing_cert", "signing_key", "trust_anchors", "watermark_key_file"
+            "data_dir",
+            "signing_cert",
+            "signing_key",
+            "trust_anchors",
+            "watermark_key_file",
         ):
             value = getattr(self, name)
             if isinstance(value, Path):

@@ -340,4 +340,3 @@ def read_manifest_json(path: Path, mime: str, trust: TrustPolicy | None = None) 
         raise VerificationError(f"{path}: the C2PA manifest cannot be read ({exc})") from None
     finally:
         context.close()
-
