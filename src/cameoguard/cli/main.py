@@ -94,6 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     embed.add_argument("file", type=Path)
     embed.add_argument("-o", "--output", type=Path, required=True, help="where to write")
     embed.add_argument("--payload", help="generation id g_ + 12 hex digits (default: random)")
+    embed.add_argument("--badge", nargs="?", const="AI-generated", metavar="TEXT",
+                       help="also draw a visible badge (default text: AI-generated; it moves "
+                       "between corners every 3 s in video)")  # fmt: skip
     embed.add_argument("--json", action="store_true")
     detect = wm_sub.add_parser("detect", help="look for a watermark of this deployment's key")
     detect.add_argument("file", type=Path)
@@ -271,7 +274,15 @@ def _cmd_watermark(args: argparse.Namespace, console: Console) -> ExitCode:
     if args.watermark_command == "embed":
         marker = _watermarker(settings, create=True)
         payload = parse_payload(args.payload) if args.payload else new_payload()
-        result = marker.embed_file(args.file, args.output, payload, limits)
+        from cameoguard.watermark.visible import VisibleBadge
+
+        badge = None
+        if args.badge is not None:
+            try:
+                badge = VisibleBadge(text=args.badge)
+            except ValueError as exc:
+                raise BadInputError(f"--badge: {exc}") from None
+        result = marker.embed_file(args.file, args.output, payload, limits, badge=badge)
         if args.json:
             print(json.dumps({"path": str(result.path), "payload": format_payload(payload),
                               "tracks": list(result.tracks), "skipped": list(result.skipped),

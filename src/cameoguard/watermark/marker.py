@@ -36,6 +36,7 @@ from cameoguard.watermark.base import AudioScheme, ImageScheme, SoftBits, create
 from cameoguard.watermark.keys import WatermarkKey
 from cameoguard.watermark.payload import DecodedPayload, PayloadCodec, format_payload
 from cameoguard.watermark.payload import false_alarm_bound as _bound
+from cameoguard.watermark.visible import VisibleBadge
 
 __all__ = ["EmbedResult", "TrackDetection", "WatermarkDetection", "Watermarker"]
 
@@ -228,12 +229,14 @@ class Watermarker:
         *,
         jpeg_quality: int = 95,
         crf: int = 18,
+        badge: VisibleBadge | None = None,
     ) -> EmbedResult:
         """Mark ``source`` into ``dest`` (same container kind), atomically.
 
         Images keep their format (JPEG at ``jpeg_quality``); video is re-encoded as H.264/AAC
         MP4 at ``crf``; audio keeps WAV/MP3/M4A/FLAC by the destination suffix. A video's sound
         track is marked too unless it is too short or silent, which is reported in ``skipped``.
+        ``badge`` adds the visible layer (drawn before the invisible mark) to images and video.
         """
         info = probe(source, limits)
         src, out = Path(source), Path(dest)
@@ -245,17 +248,24 @@ class Watermarker:
                     f"{src}: cannot write a marked {info.type.format}; convert it to PNG, JPEG "
                     "or WebP first"
                 )
-            marked = self.embed_image(load_image(src, limits), payload)
+            rgb = load_image(src, limits)
+            marked = self.embed_image(rgb if badge is None else badge.draw(rgb), payload)
             save_image(marked, out, format=_suffix_format(out, fmt), quality=jpeg_quality)
             return EmbedResult(out, info.kind, payload, ("image",))
         if info.kind is MediaKind.AUDIO:
             clip = load_audio(src, limits)
             write_audio(self.embed_audio(clip, payload), out)
             return EmbedResult(out, info.kind, payload, ("audio",))
-        return self._embed_video(info, out, payload, limits, crf)
+        return self._embed_video(info, out, payload, limits, crf, badge)
 
     def _embed_video(
-        self, info: MediaInfo, out: Path, payload: int, limits: Limits, crf: int
+        self,
+        info: MediaInfo,
+        out: Path,
+        payload: int,
+        limits: Limits,
+        crf: int,
+        badge: VisibleBadge | None,
     ) -> EmbedResult:
         if info.width is None or info.height is None:
             raise UnsupportedMediaError(f"{info.path}: no video stream with a known frame size")
@@ -276,7 +286,8 @@ class Watermarker:
             count = 0
             for frame in iter_frames(info.path, limits):
                 count += 1
-                yield embed(frame.rgb)
+                rgb = frame.rgb if badge is None else badge.draw(frame.rgb, frame.pts_s)
+                yield embed(rgb)
             if count < MIN_VIDEO_FRAMES:
                 raise WatermarkCapacityError(
                     f"{info.path}: the video has {count} frame(s); a video watermark needs at "
