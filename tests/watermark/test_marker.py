@@ -72,7 +72,7 @@ def test_video_with_sound_round_trip_and_reencode(
     assert result.tracks == ("video", "audio")
     found = marker.detect_file(result.path, limits)
     assert found.found and found.payload == 777 and not found.conflict
-    assert {t.track: t.found for t in found.tracks}["video"] is True
+    assert {t.track: t.found for t in found.tracks} == {"video": True, "audio": True}
     # Re-encode at CRF 30 and drop the first second: still found.
     again = [f.rgb for f in iter_frames(result.path, limits)][10:]
     reencoded = write_video(tmp_path / "re.mp4", again, fps=10, crf=30)
@@ -80,11 +80,6 @@ def test_video_with_sound_round_trip_and_reencode(
     assert not marker.detect_file(src, limits).found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (issue 3 notes): stft-ss does not yet survive a second AAC generation; "
-    "a video's sound decoded from AAC, marked and re-encoded as AAC is not detected",
-)
 def test_video_sound_track_survives_aac_source(
     marker: Watermarker, limits: Limits, tmp_path: Path
 ) -> None:
