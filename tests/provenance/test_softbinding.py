@@ -141,3 +141,30 @@ def test_emit_fails_closed(env, tmp_path: Path) -> None:  # type: ignore[no-unty
     assert not (tmp_path / "tiny-out.png").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "tiny.png"]  # no temp dirs left
     assert ledger.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("flipped", "matches", "refutes"), [(10, True, False), (45, False, False), (90, False, True)]
+)
+def test_fingerprint_grey_zone_neither_confirms_nor_refutes(
+    flipped: int, matches: bool, refutes: bool
+) -> None:
+    from cameoguard.media.types import MediaKind
+    from cameoguard.provenance.fingerprint import ImageFingerprint
+    from cameoguard.provenance.softbinding import MediaFingerprints, compare_fingerprints
+
+    bits = np.zeros(256, np.uint8)
+    other = bits.copy()
+    other[:flipped] = 1
+    a = ImageFingerprint(np.packbits(bits).tobytes(), 100)
+    b = ImageFingerprint(np.packbits(other).tobytes(), 100)
+    cmp = compare_fingerprints(
+        MediaFingerprints(MediaKind.IMAGE, image=a), MediaFingerprints(MediaKind.IMAGE, image=b)
+    )
+    assert cmp.decided and cmp.detail["pdq_distance"] == flipped
+    assert (cmp.matches, cmp.refutes) == (matches, refutes)
+    low = ImageFingerprint(np.packbits(other).tobytes(), 20)  # PDQ quality < 50: cannot decide
+    cmp = compare_fingerprints(
+        MediaFingerprints(MediaKind.IMAGE, image=a), MediaFingerprints(MediaKind.IMAGE, image=low)
+    )
+    assert not cmp.decided and not cmp.refutes

@@ -8,8 +8,8 @@ fingerprints, both recorded in the ledger next to the original manifest.
 
 1. ``sha256``: the exact bytes that were published (the ledger stores their hash);
 2. ``watermark``: the payload names a generation, *confirmed* by the fingerprint. When the
-   fingerprint clearly disagrees (the media is not that generation's picture or sound), the
-   result is ``transplant_suspected``: someone copied a mark onto other content, and that is
+   fingerprint clearly disagrees (PDQ distance >= 64, where unrelated photos lie; vPDQ share
+   <= 0.2; audio BER >= 0.4), the result is ``transplant_suspected``: someone copied a mark onto other content, and that is
    reported, never a match. When no fingerprint can decide (low PDQ quality, silent audio),
    the match stands on the watermark alone and says so;
 3. ``fingerprint``: PDQ distance <= 31 at quality >= 50 (PDQ's guidance) against every image
@@ -40,6 +40,7 @@ from cameoguard.media.probe import probe
 from cameoguard.media.types import AudioClip, Limits, MediaInfo, MediaKind
 from cameoguard.media.video import iter_frames, read_audio
 from cameoguard.provenance.fingerprint import (
+    AUDIO_MIN_OVERLAP_S,
     PDQ_MATCH_DISTANCE,
     PDQ_MIN_QUALITY,
     AudioFingerprint,
@@ -70,6 +71,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+PDQ_REFUTE_DISTANCE = 64
+"""A PDQ distance this large refutes a watermark's claim (different photos: >= 76 measured)."""
+VIDEO_REFUTE_SHARE = 0.2
+AUDIO_REFUTE_BER = 0.4
 
 SOFT_BINDING_ALG = "io.cameoguard.watermark.tiled-stft.v1"
 """Our soft-binding algorithm id (reverse-domain, as the C2PA list asks of unlisted ones)."""
@@ -171,13 +177,17 @@ class FingerprintComparison:
     """How a query's fingerprints compare with one ledger entry's.
 
     ``decided`` is False when neither side had a usable fingerprint of the same kind (then
-    ``matches`` means nothing); ``detail`` says what was compared and how close it was.
+    ``matches`` means nothing). ``refutes`` is True only when the content is clearly different
+    (far beyond the match threshold, where unrelated media lie): between the two lies a grey
+    zone (heavily edited copies, flat synthetic pictures whose PDQ is fragile) that neither
+    confirms nor refutes. ``detail`` says what was compared and how close it was.
     """
 
     decided: bool
     matches: bool
     score: float
     detail: dict[str, Any] = field(default_factory=dict)
+    refutes: bool = False
 
 
 def compare_fingerprints(query: MediaFingerprints, ref: MediaFingerprints) -> FingerprintComparison:
@@ -190,15 +200,18 @@ def compare_fingerprints(query: MediaFingerprints, ref: MediaFingerprints) -> Fi
             ok_quality, ok_quality and d <= PDQ_MATCH_DISTANCE, 1.0 - d / 256.0,
             {"pdq_distance": d, "pdq_quality": [query.image.quality, ref.image.quality],
              "pdq_threshold": PDQ_MATCH_DISTANCE},
+            refutes=ok_quality and d >= PDQ_REFUTE_DISTANCE,
         ))  # fmt: skip
     if query.video is not None and ref.video is not None:
         vm = match_video(query.video, ref.video)
         decided = vm.best_distance is not None
+        share = max(vm.query_match, vm.candidate_match)
         results.append(FingerprintComparison(
-            decided, decided and vm.is_match(), max(vm.query_match, vm.candidate_match),
+            decided, decided and vm.is_match(), share,
             {"vpdq_query_match": round(vm.query_match, 4),
              "vpdq_candidate_match": round(vm.candidate_match, 4),
              "matched_frames": vm.matched_frames, "best_distance": vm.best_distance},
+            refutes=decided and share <= VIDEO_REFUTE_SHARE,
         ))  # fmt: skip
     if query.audio is not None and ref.audio is not None:
         am = match_audio(query.audio, ref.audio)
@@ -207,6 +220,7 @@ def compare_fingerprints(query: MediaFingerprints, ref: MediaFingerprints) -> Fi
             decided, decided and am.is_match(), 1.0 - am.ber,
             {"audio_ber": round(am.ber, 4), "audio_offset_s": round(am.offset_s, 3),
              "audio_overlap_s": round(am.overlap_s, 2)},
+            refutes=decided and am.overlap_s >= AUDIO_MIN_OVERLAP_S and am.ber >= AUDIO_REFUTE_BER,
         ))  # fmt: skip
     usable = [r for r in results if r.decided]
     if not usable:
@@ -218,7 +232,8 @@ def compare_fingerprints(query: MediaFingerprints, ref: MediaFingerprints) -> Fi
     detail = {}
     for r in results:
         detail.update(r.detail)
-    return FingerprintComparison(True, best.matches, best.score, detail)
+    refutes = not best.matches and all(r.refutes for r in usable)
+    return FingerprintComparison(True, best.matches, best.score, detail, refutes)
 
 
 # -- resolution --------------------------------------------------------------------------------
@@ -361,14 +376,14 @@ class Resolver:
             )  # fmt: skip
         cmp = compare_fingerprints(query, _entry_fingerprints(entry))
         agreement = max((t.bit_agreement or 0.0) for t in watermark.tracks)
-        if cmp.decided and not cmp.matches:
+        if cmp.refutes:
             return Resolution(
                 ResolutionStatus.TRANSPLANT_SUSPECTED, "watermark", gid, 0.0, entry, watermark,
                 evidence={"fingerprint": cmp.detail},
                 explanation=f"the watermark names {gid} but the content does not match that "
                 "generation's fingerprint: the mark was probably copied onto other media",
             )  # fmt: skip
-        if cmp.decided:
+        if cmp.matches:
             return Resolution(
                 ResolutionStatus.MATCHED, "watermark+fingerprint", gid, cmp.score, entry,
                 watermark, {"fingerprint": cmp.detail},
@@ -377,8 +392,8 @@ class Resolver:
         return Resolution(
             ResolutionStatus.MATCHED, "watermark", gid, agreement, entry, watermark,
             {"fingerprint": cmp.detail},
-            explanation=f"the watermark names {gid}; no fingerprint could confirm or refute it "
-            "(low-quality or silent content)",
+            explanation=f"the watermark names {gid}; the fingerprint neither confirms nor "
+            "refutes it (heavily edited, low-quality or silent content)",
         )  # fmt: skip
 
     def _by_fingerprint(
