@@ -9,9 +9,10 @@ fingerprints, both recorded in the ledger next to the original manifest.
 1. ``sha256``: the exact bytes that were published (the ledger stores their hash);
 2. ``watermark``: the payload names a generation, *confirmed* by the fingerprint. When the
    fingerprint clearly disagrees (PDQ distance >= 64, where unrelated photos lie; vPDQ share
-   <= 0.2; audio BER >= 0.4), the result is ``transplant_suspected``: someone copied a mark onto other content, and that is
-   reported, never a match. When no fingerprint can decide (low PDQ quality, silent audio),
-   the match stands on the watermark alone and says so;
+   <= 0.2; audio BER >= 0.4), the result is ``transplant_suspected``: someone copied a mark
+   onto other content, and that is reported, never a match. When no fingerprint can decide
+   (low PDQ quality, silent audio, or the grey zone between match and refutation), the match
+   stands on the watermark alone and says so;
 3. ``fingerprint``: PDQ distance <= 31 at quality >= 50 (PDQ's guidance) against every image
    in the ledger (with the centre-crop hashes), vPDQ frame matching for video (an index of
    frame hashes proposes candidates, :func:`match_video` decides), Haitsma-Kalker BER for audio.
