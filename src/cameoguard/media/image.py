@@ -23,7 +23,7 @@ from cameoguard.media import _pillow
 from cameoguard.media.probe import probe
 from cameoguard.media.types import Limits, MediaKind
 
-__all__ = ["IMAGE_WRITE_FORMATS", "encode_image", "load_image", "save_image"]
+__all__ = ["IMAGE_WRITE_FORMATS", "check_rgb", "encode_image", "load_image", "save_image"]
 
 #: Formats ``save_image``/``encode_image`` write, keyed by lower-case file suffix.
 IMAGE_WRITE_FORMATS: dict[str, str] = {
@@ -64,18 +64,19 @@ def _to_rgb_array(im: Image.Image) -> npt.NDArray[np.uint8]:
     return np.array(im, dtype=np.uint8)  # a writable copy (np.asarray would be read-only)
 
 
-def _check_rgb(rgb: Any) -> npt.NDArray[np.uint8]:
+def check_rgb(rgb: Any, what: str = "image") -> npt.NDArray[np.uint8]:
+    """``rgb`` as an (H, W, 3) uint8 array (grayscale is expanded); a clear error otherwise."""
     array = np.asarray(rgb)
     if array.dtype != np.uint8:
         raise BadInputError(
-            f"image array has dtype {array.dtype}, expected uint8; convert with "
+            f"{what} array has dtype {array.dtype}, expected uint8; convert with "
             "np.clip(a, 0, 255).astype(np.uint8)"
         )
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
     if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] == 0 or array.shape[1] == 0:
         raise BadInputError(
-            f"image array has shape {array.shape}, expected (height, width, 3) RGB; drop an "
+            f"{what} array has shape {array.shape}, expected (height, width, 3) RGB; drop an "
             "alpha channel with a[..., :3]"
         )
     return np.ascontiguousarray(array)
@@ -109,7 +110,7 @@ def encode_image(rgb: npt.NDArray[np.uint8], format: str, quality: int = 92) -> 
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be between 1 and 100, got {quality}")
     name = _normalise_format(format)
-    im = Image.fromarray(_check_rgb(rgb))
+    im = Image.fromarray(check_rgb(rgb))
     buffer = io.BytesIO()
     if name == "JPEG":
         im.save(buffer, format="JPEG", quality=quality, optimize=True)

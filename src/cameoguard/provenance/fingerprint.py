@@ -116,6 +116,7 @@ from scipy import fft as sp_fft
 from scipy.signal import resample_poly
 
 from cameoguard.errors import BadInputError
+from cameoguard.media.image import check_rgb
 from cameoguard.media.types import Frame, Limits
 
 __all__ = [
@@ -230,27 +231,16 @@ def pdq_from_hex(text: str) -> bytes:
 
 
 def _check_rgb(rgb: Any, what: str = "image") -> npt.NDArray[np.uint8]:
-    array = np.asarray(rgb)
-    if array.dtype != np.uint8:
-        raise BadInputError(
-            f"{what} array has dtype {array.dtype}, expected uint8; convert with "
-            "np.clip(a, 0, 255).astype(np.uint8)"
-        )
-    if array.ndim == 2:
-        array = np.repeat(array[:, :, None], 3, axis=2)
-    if array.ndim != 3 or array.shape[2] != 3:
-        raise BadInputError(
-            f"{what} array has shape {array.shape}, expected (height, width, 3) RGB; drop an "
-            "alpha channel with a[..., :3]"
-        )
-    height, width = int(array.shape[0]), int(array.shape[1])
-    if min(height, width) < PDQ_MIN_SIDE:
+    """:func:`check_rgb`, after the size check (an empty array is reported as too small)."""
+    shape = np.shape(rgb)
+    if len(shape) in (2, 3) and min(shape[:2]) < PDQ_MIN_SIDE:
+        height, width = int(shape[0]), int(shape[1])
         raise BadInputError(
             f"{what} is {width}×{height} px; PDQ fingerprints need at least {PDQ_MIN_SIDE} px "
             "on each side; use the full-size image, not a thumbnail",
             code="fingerprint.image_too_small",
         )
-    return array
+    return check_rgb(rgb, what)
 
 
 def _canonical(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
