@@ -17,7 +17,6 @@ small or silent to mark).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -324,9 +323,3 @@ def _suffix_format(path: Path, default: str) -> str:
     suffix = path.suffix.lower().lstrip(".")
     known = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "webp": "webp"}
     return known.get(suffix, default)
-
-
-def psnr(a: npt.NDArray[np.uint8], b: npt.NDArray[np.uint8]) -> float:
-    """Peak signal-to-noise ratio in dB between two uint8 arrays of the same shape."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return math.inf if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
