@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -49,6 +48,7 @@ import numpy.typing as npt
 from rich.console import Console
 from rich.table import Table
 
+import _machine
 from cameoguard.demo import make_sample_image, make_sample_video_frames, make_tone
 from cameoguard.fsutil import atomic_output
 from cameoguard.media import Limits, probe, save_image, sniff, write_video
@@ -146,23 +146,9 @@ def media_facts(path: Path, limits: Limits) -> dict[str, Any]:
 # --- environment ----------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass  # no /proc (not Linux): fall back to what platform knows
-    return platform.processor() or platform.machine()
-
-
 def machine_info() -> dict[str, Any]:
     return {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "os": platform.platform(),
-        "python": platform.python_version(),
+        **_machine.machine_info(),
         "c2pa_python": metadata.version("c2pa-python"),
         "c2pa_rs": c2pa.sdk_version(),
         "cameoguard": metadata.version("cameoguard"),

@@ -51,7 +51,6 @@ import json
 import math
 import multiprocessing
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -59,7 +58,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -70,6 +68,7 @@ import numpy.typing as npt
 from skimage import data as skdata
 from skimage.metrics import structural_similarity
 
+import _machine
 from _attacks import (
     AUDIO_ATTACKS,
     IMAGE_ATTACKS,
@@ -736,40 +735,13 @@ def bench_audio(
 # --- environment ----------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass  # no /proc (not Linux): fall back to what platform knows
-    return platform.processor() or platform.machine()
-
-
 def machine_info() -> dict[str, Any]:
-    versions = {}
-    for package in (
-        "numpy",
-        "opencv-python-headless",
-        "opencv-python",
-        "av",
-        "onnxruntime",
-        "invisible-watermark",
-        "scikit-image",
-        "cameoguard",
-    ):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
+    packages = ("numpy", "opencv-python-headless", "opencv-python", "av", "onnxruntime",
+                "invisible-watermark", "scikit-image", "cameoguard")  # fmt: skip
     return {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "os": platform.platform(),
-        "python": platform.python_version(),
+        **_machine.machine_info(),
         "load_avg_start": [round(x, 2) for x in os.getloadavg()],
-        "versions": versions,
+        "versions": _machine.package_versions(packages),
     }
 
 
