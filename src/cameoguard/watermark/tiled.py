@@ -286,16 +286,15 @@ class TiledScheme:
         by ``scale`` = 1-c restores the tile period. The sync peak is sharp in scale (a 0.5 %
         error moves the far tiles by a third of a cell), hence the two-step search.
         """
-        coarse = {round(s, 4): self._sync_peak(white, s)[0] for s in _COARSE_SCALES}
-        best = sorted(coarse, key=lambda s: -coarse[s])[:2]
-        scores = dict(coarse)
+        peaks = {round(float(s), 4): self._sync_peak(white, float(s)) for s in _COARSE_SCALES}
+        best = sorted(peaks, key=lambda s: -peaks[s][0])[:2]
         for centre in best:
             for step in _FINE_STEPS:
                 s = round(centre + step, 4)
-                if 0.5 < s <= 1.0 and s not in scores:
-                    scores[s] = self._sync_peak(white, s)[0]
+                if 0.5 < s <= 1.0 and s not in peaks:
+                    peaks[s] = self._sync_peak(white, s)
         chosen: list[float] = []
-        for s in sorted(scores, key=lambda s: -scores[s]):
+        for s in sorted(peaks, key=lambda s: -peaks[s][0]):
             if all(abs(s - c) > 0.01 for c in chosen):
                 chosen.append(s)
             if len(chosen) == 2:
@@ -304,8 +303,7 @@ class TiledScheme:
             chosen.append(1.0)
         candidates: list[SoftBits] = []
         for s in chosen:
-            _, folded = self._sync_peak(white, s)
-            candidates.extend(self._read(folded, f"scale={s:.3f}", top=2))
+            candidates.extend(self._read(peaks[s][1], f"scale={s:.3f}", top=2))
         candidates.sort(key=lambda c: -c.strength)
         return candidates[: self.max_candidates]
 
