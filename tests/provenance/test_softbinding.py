@@ -88,7 +88,7 @@ def test_stripped_copies_resolve(env, tmp_path: Path, attack: str) -> None:  # t
 def test_fingerprint_alone_when_the_mark_is_destroyed(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     emitter, resolver, _, limits = env
     out, gid = _emit_image(emitter, tmp_path)
-    blurred = cv2.GaussianBlur(load_image(out, limits), (0, 0), 3)
+    blurred = cv2.GaussianBlur(load_image(out, limits), (0, 0), 8)  # sigma 3 spared 1 mark in 30
     found = resolver.resolve(save_image(blurred, tmp_path / "blur.png"))
     assert not found.watermark or not found.watermark.found
     assert (found.status, found.method, found.generation_id) == (

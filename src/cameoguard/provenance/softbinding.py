@@ -359,8 +359,13 @@ class Resolver:
                 evidence={"sha256": digest},
                 explanation="the file is byte-identical to the published output",
             )  # fmt: skip
-        watermark = self.watermarker.detect_file(source, self.limits)
-        query = fingerprint_media(source, self.limits, info)
+        if info.kind is MediaKind.IMAGE:  # decode once for both the mark and the fingerprint
+            rgb = load_image(source, self.limits)
+            watermark = self.watermarker.detect_image(rgb)
+            query = MediaFingerprints(info.kind, image=image_fingerprint(rgb))
+        else:
+            watermark = self.watermarker.detect_file(source, self.limits)
+            query = fingerprint_media(source, self.limits, info)
         if watermark.found and watermark.payload is not None:
             return self._by_watermark(watermark, query)
         return self._by_fingerprint(query, watermark)
