@@ -44,7 +44,7 @@ DEFAULT_AUDIO_SCHEME = "stft-ss"
 DETECT_FRAMES = 24
 REFERENCE_FRAMES = 8
 MIN_VIDEO_FRAMES = 2
-_IMAGE_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "WebP": "webp"}
+_IMAGE_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WebP": "webp"}  # by MediaType.format
 
 
 @dataclass(frozen=True, slots=True)
