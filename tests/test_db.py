@@ -9,10 +9,8 @@ variable is read at collection time because the autouse fixture in conftest.py r
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,14 +38,7 @@ from sqlalchemy.pool import StaticPool
 from cameoguard import db
 from cameoguard.errors import ConfigurationError, OperationError
 from cameoguard.settings import Settings
-
-POSTGRES_URL = os.environ.get("CAMEOGUARD_TEST_POSTGRES_URL")
-NO_POSTGRES = (
-    "PostgreSQL tests need CAMEOGUARD_TEST_POSTGRES_URL="
-    "postgresql+psycopg://user:password@host/dbname (a database the user may create schemas "
-    "in) and psycopg installed: pip install 'psycopg[binary]'"
-)
-
+from tests.postgres import fresh_schema_url
 
 # --------------------------------------------------------------------------- fixtures
 
@@ -63,19 +54,7 @@ def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[st
     if request.param == "sqlite":
         yield sqlite_url
         return
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    schema = f"cg_test_{uuid.uuid4().hex[:12]}"
-    admin = db.create_engine_for(POSTGRES_URL)
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    finally:
-        admin.dispose()
+    yield from fresh_schema_url()
 
 
 @pytest.fixture

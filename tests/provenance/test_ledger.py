@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -20,7 +18,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, delete, func, inspect, make_url, select
+from sqlalchemy import Engine, delete, func, inspect, select
 
 from cameoguard import db
 from cameoguard.errors import BadInputError, OperationError
@@ -37,13 +35,8 @@ from cameoguard.provenance.ledger import (
     LedgerStatus,
 )
 from cameoguard.watermark import payload as wm_payload
+from tests.postgres import fresh_schema_url
 
-POSTGRES_URL = os.environ.get("CAMEOGUARD_TEST_POSTGRES_URL")
-NO_POSTGRES = (
-    "PostgreSQL tests need CAMEOGUARD_TEST_POSTGRES_URL="
-    "postgresql+psycopg://user:password@host/dbname (a database the user may create schemas "
-    "in) and psycopg installed: pip install 'psycopg[binary]'"
-)
 LEDGER_TABLES = {"ledger_generations", "ledger_frame_hashes", "ledger_generation_cameos"}
 MANIFEST = b"\x00\x00\x00\x40jumbc2pa" + bytes(range(256)) * 8  # stands in for a C2PA store
 PLUS_TWO = timezone(timedelta(hours=2))
@@ -58,19 +51,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ledger.db'}"
         return
-    if not POSTGRES_URL:
-        pytest.skip(NO_POSTGRES)
-    schema = f"cg_test_{uuid.uuid4().hex[:12]}"
-    admin = db.create_engine_for(POSTGRES_URL)
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    finally:
-        admin.dispose()
+    yield from fresh_schema_url()
 
 
 @pytest.fixture
