@@ -80,12 +80,16 @@ __all__ = [
     "set_meta",
     "upgrade",
     "utcnow",
+    "write_session_factory",
 ]
 
 log = logging.getLogger(__name__)
 
 #: Where the Alembic environment and revisions live (shipped as package data).
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+#: Execution option that makes a SQLite transaction begin with ``BEGIN IMMEDIATE``.
+WRITE_LOCK_OPTION = "cameoguard_write_lock"
 
 #: How long a SQLite connection waits for another writer before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 5_000
@@ -234,6 +238,9 @@ def _sqlite_on_connect(wal: bool) -> Any:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
+            # Deleted rows are overwritten with zeros, not left in free pages: deleting a
+            # cameo must leave no face embedding or photo behind in the file.
+            cursor.execute("PRAGMA secure_delete = ON")
             if wal:
                 cursor.execute("PRAGMA journal_mode = WAL")
                 cursor.execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL
@@ -244,7 +251,10 @@ def _sqlite_on_connect(wal: bool) -> Any:
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A writer session (write_session_factory) takes SQLite's write lock when it begins, so a
+    # read-then-write unit never meets "database is locked" from a stale snapshot.
+    immediate = connection.get_execution_options().get(WRITE_LOCK_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _create_sqlite_engine(url: URL) -> Engine:
@@ -322,6 +332,19 @@ def engine_from_settings(settings: Settings) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions bound to ``engine``; loaded objects stay readable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def write_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for units that read and then write, serialised against other writers.
+
+    On SQLite the transaction begins with ``BEGIN IMMEDIATE`` (the write lock is taken first,
+    waiting up to the busy timeout), so the unit reads the newest data and cannot fail later
+    with a stale snapshot. PostgreSQL ignores the option: callers lock a row with
+    ``SELECT ... FOR UPDATE`` where they need the same serialisation there.
+    """
+    return sessionmaker(
+        bind=engine.execution_options(**{WRITE_LOCK_OPTION: True}), expire_on_commit=False
+    )
 
 
 @contextlib.contextmanager
@@ -402,6 +425,7 @@ def load_models() -> None:
     Alembic's autogenerate and the model-vs-migration tests compare against ``Base.metadata``;
     a table whose module was never imported would look like one to drop.
     """
+    import cameoguard.consent.models
     import cameoguard.provenance.ledger  # noqa: F401
 
 

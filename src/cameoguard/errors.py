@@ -13,10 +13,15 @@ Every message says what was wrong and what to do about it.
     │   ├── UnsupportedMediaError       content is not a media type cameoguard handles
     │   ├── CorruptMediaError           empty, truncated or undecodable content
     │   ├── MediaLimitError             over a configured limit (bytes, pixels, seconds)
-    │   └── WatermarkCapacityError      too small, too short or silent to carry a watermark
+    │   ├── WatermarkCapacityError      too small, too short or silent to carry a watermark
+    │   ├── EnrollmentError             enrollment samples refused (no face, blur, liveness, ...)
+    │   ├── NotFoundError               a cameo, protected person or grant id that is not known
+    │   └── ConsentPolicyError          a permission change the policy forbids (minor + everyone)
     ├── ConfigurationError              settings or key material are missing or unusable
-    │   └── KeyMaterialError            signing key / certificate chain missing or invalid
-    │       └── CertificateProfileError certificate expired or not usable for C2PA signing
+    │   ├── KeyMaterialError            signing key / certificate chain missing or invalid
+    │   │   └── CertificateProfileError certificate expired or not usable for C2PA signing
+    │   └── ModelUnavailableError       model weights are not where settings say (no download)
+    ├── PermissionDeniedError           the actor may not act on this cameo (not its owner)
     └── OperationError                  a valid request that could not be carried out
         ├── SigningError                C2PA signing failed (nothing was written)
         └── VerificationError           a manifest could not be read at all
@@ -29,11 +34,16 @@ __all__ = [
     "CameoguardError",
     "CertificateProfileError",
     "ConfigurationError",
+    "ConsentPolicyError",
     "CorruptMediaError",
+    "EnrollmentError",
     "FileNotFoundInputError",
     "KeyMaterialError",
     "MediaLimitError",
+    "ModelUnavailableError",
+    "NotFoundError",
     "OperationError",
+    "PermissionDeniedError",
     "SigningError",
     "UnsupportedMediaError",
     "VerificationError",
@@ -82,6 +92,28 @@ class WatermarkCapacityError(BadInputError):
     code = "watermark.capacity"
 
 
+class EnrollmentError(BadInputError):
+    """Enrollment samples were refused; ``code`` says why (``enroll.no_face``, ...)."""
+
+    code = "enroll.rejected"
+
+
+class NotFoundError(BadInputError):
+    code = "not_found"
+
+
+class ConsentPolicyError(BadInputError):
+    """A permission change that the consent policy does not allow."""
+
+    code = "consent.policy"
+
+
+class PermissionDeniedError(CameoguardError):
+    """The acting account may not do this (it does not own the cameo)."""
+
+    code = "permission.denied"
+
+
 class ConfigurationError(CameoguardError):
     code = "config.invalid"
 
@@ -92,6 +124,12 @@ class KeyMaterialError(ConfigurationError):
 
 class CertificateProfileError(KeyMaterialError):
     code = "keys.certificate_profile"
+
+
+class ModelUnavailableError(ConfigurationError):
+    """Model weights are missing; nothing is downloaded at run time."""
+
+    code = "model.unavailable"
 
 
 class OperationError(CameoguardError):

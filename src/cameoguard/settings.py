@@ -66,6 +66,32 @@ class Settings(BaseSettings):
     max_video_seconds: float = Field(default=300.0, gt=0)
     max_audio_seconds: float = Field(default=600.0, gt=0)
 
+    # -- consent registry and face matching
+    face_embedder: str = Field(
+        default="dlib_resnet",
+        description="Face embedder used for enrollment and identification "
+        "(dlib_resnet or facenet_vggface2).",
+    )
+    facenet_checkpoint: Path | None = Field(
+        default=None,
+        description="facenet-pytorch InceptionResnetV1 VGGFace2 checkpoint. Default: "
+        "$TORCH_HOME/checkpoints/20180402-114759-vggface2.pt (torch's cache).",
+    )
+    face_match_threshold: float | None = Field(
+        default=None,
+        gt=0,
+        description="Override the embedder's calibrated match distance (probe to template).",
+    )
+    face_min_size: int = Field(
+        default=80, ge=20, description="Smallest face (box side, pixels) accepted for enrollment."
+    )
+    identify_video_frames: int = Field(
+        default=16, ge=1, le=256, description="Frames sampled from a video by identify."
+    )
+    consent_grant_ttl_s: int = Field(
+        default=3600, gt=0, description="How long a consent grant from authorize() is valid."
+    )
+
     @field_validator("tsa_url")
     @classmethod
     def _tsa_is_http(cls, value: str | None) -> str | None:
@@ -87,6 +113,7 @@ class Settings(BaseSettings):
             "signing_key",
             "trust_anchors",
             "watermark_key_file",
+            "facenet_checkpoint",
         ):
             value = getattr(self, name)
             if isinstance(value, Path):
