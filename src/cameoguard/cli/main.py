@@ -1,5 +1,5 @@
 """``cameoguard`` entry point: ``keys init``, ``db upgrade|status``, ``sign``, ``verify``,
-``watermark embed|detect`` and ``resolve``.
+``watermark embed|detect``, ``resolve``, ``cameo ...`` and ``audit verify|log``.
 
 Exit codes (:class:`ExitCode`): 0 ok, 1 the operation found problems (an invalid manifest, a
 failed signing), 2 bad input or configuration. Errors print one clear line, never a traceback.
@@ -117,6 +117,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="PEM roots to trust (default: CAMEOGUARD_TRUST_ANCHORS)")  # fmt: skip
     verify.add_argument("--require-trusted", action="store_true",
                         help="exit 1 unless every file is signed by a trusted signer")  # fmt: skip
+
+    from cameoguard.cli.cameo import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -373,6 +377,18 @@ def _cmd_verify(args: argparse.Namespace, console: Console) -> ExitCode:
     return code
 
 
+def _cmd_cameo(args: argparse.Namespace, console: Console) -> ExitCode:
+    from cameoguard.cli.cameo import run_cameo
+
+    return ExitCode(run_cameo(args, console, _settings(args)))
+
+
+def _cmd_audit(args: argparse.Namespace, console: Console) -> ExitCode:
+    from cameoguard.cli.cameo import run_audit
+
+    return ExitCode(run_audit(args, console, _settings(args)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -380,7 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = Console(stderr=True, highlight=False)
     handlers = {
         "keys": _cmd_keys_init, "db": _cmd_db, "sign": _cmd_sign, "verify": _cmd_verify,
-        "watermark": _cmd_watermark, "resolve": _cmd_resolve,
+        "watermark": _cmd_watermark, "resolve": _cmd_resolve, "cameo": _cmd_cameo,
+        "audit": _cmd_audit,
     }  # fmt: skip
     try:
         return int(handlers[args.command](args, console))

@@ -272,8 +272,7 @@ def video_samples(
     info = probe(path, limits)
     if info.kind is not MediaKind.VIDEO:
         raise EnrollmentError(
-            f"{path.name} is {info.type.mime}, not a video; record a "
-            "short video of your face",
+            f"{path.name} is {info.type.mime}, not a video; record a short video of your face",
             code="enroll.not_video",
         )
     duration = info.duration_s or 0.0
