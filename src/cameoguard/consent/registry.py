@@ -511,7 +511,10 @@ class CameoRegistry:
         now = db.utcnow()
         refusal: EnrollmentError | None = None
         with self._write() as (session, clock):
-            for kind, distance, subject_id, row in self._conflicts(session, template):
+            conflicts = sorted(
+                self._conflicts(session, template), key=lambda c: c[0] != "protected"
+            )
+            for kind, distance, subject_id, row in conflicts:
                 if kind == "protected":
                     refusal = EnrollmentError(
                         "enrollment refused: this face matches a protected person, whose "
@@ -646,6 +649,19 @@ class CameoRegistry:
             (f"photo {i + 1} ({p.name})", load_image(p, self.limits)) for i, p in enumerate(photos)
         ]
         samples = photo_samples(images, self.detector, self.embedder, self.rules, min_photos=1)
+        return self.protect_samples(name, samples, reason=reason, actor=actor)
+
+    def protect_samples(
+        self, name: str, samples: Sequence[Sample], *, reason: str = "", actor: Actor = OPERATOR
+    ) -> ProtectResult:
+        """Add a protected person from already checked samples."""
+        name = _check_name(name)
+        if not actor.admin:
+            raise PermissionDeniedError("only an operator can add protected people")
+        if not samples:
+            raise EnrollmentError(
+                "a protected person needs at least one sample", code="enroll.too_few_samples"
+            )
         template = make_template(np.stack([s.embedding for s in samples]))
         person_id = _new_id("p_")
         now = db.utcnow()
