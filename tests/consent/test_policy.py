@@ -47,7 +47,8 @@ def cameo(**changes: object) -> UseRequest:
         ("dad", cameo(tier=PermissionTier.APPROVED, is_minor=True, approved=frozenset(),
                       guardians=frozenset({"dad"})), "a walk", None),
         ("dad", cameo(tier=PermissionTier.APPROVED, is_minor=True,
-                      guardians=frozenset({"dad"})), "holding a beer", DenialReason.MINOR_PROTECTION),
+                      guardians=frozenset({"dad"})), "holding a beer",
+         DenialReason.MINOR_PROTECTION),
         ("alice", cameo(is_minor=True), "in lingerie", DenialReason.MINOR_PROTECTION),
     ],
 )  # fmt: skip
