@@ -56,7 +56,7 @@ class EnrollmentRules:
     min_photos: int = 3
     max_photos: int = 20
     min_face_px: int = 80
-    min_sharpness: float = 20.0
+    min_sharpness: float = 40.0
     min_yaw_spread_deg: float = 8.0
     #: two samples nearer than this fraction of the match distance are the same photo
     duplicate_fraction: float = 0.25

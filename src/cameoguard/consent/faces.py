@@ -210,8 +210,9 @@ def aligned_crop(
 def sharpness(crop: npt.NDArray[np.uint8]) -> float:
     """Variance of the Laplacian of the grey crop, normalised to a 112 px crop.
 
-    Sharp faces on our shared photos score 50 to 2500 at 112 px; a Gaussian blur of sigma 2 px
-    at that scale brings them under 15 (see the enrollment tests).
+    The 56 single-face photos of ``../shared/data/faces`` score 79 to 2500; a Gaussian blur of
+    sigma 2 px at this scale brings them to 22-41, sigma 3 px to 10-20 (the enrollment minimum
+    is 40, see :class:`~cameoguard.consent.enrollment.EnrollmentRules`).
     """
     gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
     if gray.shape[0] != 112:

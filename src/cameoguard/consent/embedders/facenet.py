@@ -106,9 +106,7 @@ class FacenetEmbedder(FaceEmbedder):
 
     # ----------------------------------------------------------------- loading
 
-    def _module(self) -> Any:
-        if self._torch_model is not None:
-            return self._torch_model
+    def _require_checkpoint(self) -> None:
         if not self.checkpoint.is_file():
             raise ModelUnavailableError(
                 f"the facenet_vggface2 embedder needs the checkpoint {CHECKPOINT_NAME}, not "
@@ -116,6 +114,11 @@ class FacenetEmbedder(FaceEmbedder):
                 "the file there or set CAMEOGUARD_FACENET_CHECKPOINT to its path (or use the "
                 "default embedder, CAMEOGUARD_FACE_EMBEDDER=dlib_resnet)"
             )
+
+    def _module(self) -> Any:
+        if self._torch_model is not None:
+            return self._torch_model
+        self._require_checkpoint()
         import torch
         from facenet_pytorch import InceptionResnetV1
 
@@ -133,7 +136,14 @@ class FacenetEmbedder(FaceEmbedder):
             )
         state = {k: v for k, v in state.items() if not str(k).startswith("logits.")}
         model = InceptionResnetV1(classify=False)
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = model.load_state_dict(state, strict=False)
+        except RuntimeError as error:  # tensors of the wrong shape
+            first = str(error).strip().splitlines()[-1].strip()
+            raise ModelUnavailableError(
+                f"the facenet checkpoint {self.checkpoint} does not fit InceptionResnetV1 "
+                f"({first}); replace it with the original 20180402-114759-vggface2.pt"
+            ) from error
         if missing or unexpected:
             shown = ", ".join([*missing[:3], *unexpected[:3]])
             raise ModelUnavailableError(
@@ -149,6 +159,7 @@ class FacenetEmbedder(FaceEmbedder):
             return self._session
         import onnxruntime as ort
 
+        self._require_checkpoint()
         path = self._onnx_path()
         if not path.is_file():
             self._export(path)
