@@ -44,6 +44,7 @@ __all__ = [
     "LivenessReport",
     "Problem",
     "Sample",
+    "find_loop",
     "photo_samples",
     "video_samples",
 ]
@@ -70,8 +71,13 @@ class EnrollmentRules:
     liveness_min_face_share: float = 0.8
     #: median grey-level change between consecutive sampled face crops below this: a still
     static_mad: float = 1.5
-    #: two non-adjacent sampled face crops closer than this: a repeated (looped) frame
-    repeat_mad: float = 0.6
+    #: loop detection on 16 x 16 grey thumbnails of every frame: a run of ``loop_run`` frames
+    #: that recurs at least ``loop_gap`` frames later within ``loop_mad`` grey levels, while
+    #: the run itself moves by more than ``loop_motion`` (a still moment is not a loop)
+    loop_run: int = 8
+    loop_gap: int = 10
+    loop_mad: float = 0.15
+    loop_motion: float = 0.8
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -109,7 +115,8 @@ class LivenessReport:
     yaw_min_deg: float
     yaw_max_deg: float
     median_change: float
-    repeated_pairs: int
+    #: (first time, repeat time) in seconds of a segment that recurs, or None
+    loop_s: tuple[float, float] | None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,7 +125,7 @@ class LivenessReport:
             "frames_with_one_face": self.frames_with_one_face,
             "yaw_span_deg": round(self.yaw_max_deg - self.yaw_min_deg, 1),
             "median_change": round(self.median_change, 2),
-            "repeated_pairs": self.repeated_pairs,
+            "loop_s": None if self.loop_s is None else [round(t, 2) for t in self.loop_s],
         }
 
 
@@ -261,6 +268,39 @@ def _mad(a: npt.NDArray[np.uint8], b: npt.NDArray[np.uint8]) -> float:
     return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))
 
 
+def find_loop(path: Path, limits: Limits, rules: EnrollmentRules) -> tuple[float, float] | None:
+    """Where a moving segment of the video recurs frame for frame, or None.
+
+    Every frame is reduced to a 16 x 16 grey thumbnail; for each lag of at least
+    ``rules.loop_gap`` frames the thumbnails are compared with those ``lag`` frames later, and a
+    window of ``rules.loop_run`` consecutive frames that all agree within ``rules.loop_mad``
+    grey levels, while moving by more than ``rules.loop_motion`` inside the window, is a loop.
+    Measured on FaceForensics++ 004 (real): nearest window 0.26 with motion 0.27; the same
+    video with 70 frames played three times: 0.02 with motion 1.2.
+    """
+    import cv2
+
+    from cameoguard.media import iter_frames
+
+    thumbs, times = [], []
+    for frame in iter_frames(path, limits):
+        gray = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
+        thumbs.append(cv2.resize(gray, (16, 16), interpolation=cv2.INTER_AREA).ravel())
+        times.append(frame.pts_s)
+    run = rules.loop_run
+    if len(thumbs) < rules.loop_gap + run:
+        return None
+    grid = np.stack(thumbs).astype(np.float32)
+    motion = np.abs(np.diff(grid, axis=0)).mean(axis=1)
+    for lag in range(rules.loop_gap, len(grid) - run + 1):
+        mad = np.abs(grid[:-lag] - grid[lag:]).mean(axis=1)
+        worst = np.lib.stride_tricks.sliding_window_view(mad, run).max(axis=1)
+        for start in np.flatnonzero(worst < rules.loop_mad):
+            if float(motion[start : start + run - 1].sum()) > rules.loop_motion:
+                return times[int(start)], times[int(start) + lag]
+    return None
+
+
 def video_samples(
     path: Path,
     detector: FaceDetector,
@@ -299,11 +339,7 @@ def video_samples(
         _raise(problems[:5], "Record the video alone, close enough to the camera.")
     yaws = [face.yaw_deg for _, _, face, _ in seen]
     changes = [_mad(a[3], b[3]) for a, b in itertools.pairwise(seen)]
-    repeats = sum(
-        1
-        for (i, a), (j, b) in itertools.combinations(enumerate(seen), 2)
-        if j > i + 1 and _mad(a[3], b[3]) < rules.repeat_mad
-    )
+    loop = find_loop(path, limits, rules)
     report = LivenessReport(
         passed=False,
         frames_sampled=len(frames),
@@ -311,7 +347,7 @@ def video_samples(
         yaw_min_deg=min(yaws, default=0.0),
         yaw_max_deg=max(yaws, default=0.0),
         median_change=float(np.median(changes)) if changes else 0.0,
-        repeated_pairs=repeats,
+        loop_s=loop,
     )
     if len(seen) < max(3, rules.liveness_min_face_share * len(frames)):
         problems.append(
@@ -330,13 +366,13 @@ def video_samples(
                 "the frames do not change: this looks like a still image, not a live recording",
             )
         )
-    elif repeats:
+    elif loop is not None:
         problems.append(
             Problem(
                 "enroll.liveness_failed",
                 "video",
-                f"{repeats} sampled frames repeat earlier ones exactly: the "
-                "video loops or replays frames",
+                f"the frames from {loop[0]:.1f} s repeat at {loop[1]:.1f} s: the video loops "
+                "or replays a recording",
             )
         )
     elif report.yaw_max_deg - report.yaw_min_deg < rules.liveness_min_yaw_span_deg:
