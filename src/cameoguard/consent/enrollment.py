@@ -67,7 +67,7 @@ class EnrollmentRules:
     video_max_s: float = 30.0
     video_frames: int = 24
     video_samples: int = 6
-    liveness_min_yaw_span_deg: float = 30.0
+    liveness_min_yaw_span_deg: float = 40.0
     liveness_min_face_share: float = 0.8
     #: median grey-level change between consecutive sampled face crops below this: a still
     static_mad: float = 1.5
