@@ -9,11 +9,12 @@ calibrated :class:`~cameoguard.consent.embedders.base.OperatingPoint`.
 
 Search is exact (one matrix product) while the index holds fewer than ``exact_below``
 templates. Above that it switches to a FAISS inverted-file index (``IndexIVFFlat``, L2) trained
-on the templates present at that moment: ``nlist`` about 4 sqrt(N) lists, ``nprobe`` of them
-visited per query; its distances are exact for the candidates it visits, so a decision can only
-differ from exact search when the true nearest template sits in a list that was not visited.
-``benchmarks/registry_scale.py`` measures that (recall@1 against exact search) and the latency
-at 10^4 to 10^6 templates. Updates and removals apply to whichever structure is active.
+on the templates present at that moment, and retrained whenever the index has grown fourfold
+since: ``nlist`` about 4 sqrt(N) lists, ``nprobe`` of them (at least 48 and at least 1/32 of
+them) visited per query. Its distances are exact for the candidates it visits, so a decision
+can only differ from exact search when the true nearest template sits in a list that was not
+visited. ``benchmarks/registry_scale.py`` measures that (recall@1 against exact search) and
+the latency at 10^4 to 10^6 templates. Updates and removals apply to whichever structure is active.
 
 The index lives in one process's memory; :class:`~cameoguard.consent.registry.CameoRegistry`
 keeps it in step with the database. Vectors are biometric data: never logged, not in ``repr``.
@@ -97,6 +98,7 @@ class TemplateIndex:
         self._rows: dict[str, int] = {}
         # FAISS side: a stable 64-bit id per key (rows move when others are removed).
         self._faiss: Any = None
+        self._trained_on = 0
         self._next_id = 0
         self._ids: dict[str, int] = {}
         self._keys_by_id: dict[int, str] = {}
@@ -169,7 +171,9 @@ class TemplateIndex:
             for offset, key in enumerate(keys):
                 self._keys.append(key)
                 self._rows[key] = start + offset
-            if self._faiss is not None:
+            if self._faiss is not None and len(self._keys) > 4 * self._trained_on:
+                self._build_faiss()  # grown 4x since training: more lists, retrained
+            elif self._faiss is not None:
                 self._faiss_add(keys, array)
             elif len(self._keys) >= self.exact_below:
                 self._build_faiss()
@@ -226,8 +230,11 @@ class TemplateIndex:
         )
         index.cp.seed = self.seed
         index.train(np.ascontiguousarray(sample))
-        index.nprobe = min(self.nprobe, nlist)
+        # Visit at least 1/32 of the lists: at 10^6 templates (nlist 4000) nprobe 48 found the
+        # true nearest template for 98.8 % of genuine probes, 125 for 99.8 % (p99 2 ms).
+        index.nprobe = min(nlist, max(self.nprobe, nlist // 32))
         self._faiss = index
+        self._trained_on = n
         self._ids.clear()
         self._keys_by_id.clear()
         self._faiss_add(self._keys, self._vectors)

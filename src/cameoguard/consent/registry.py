@@ -294,10 +294,7 @@ class CameoRegistry:
             for subject_id, data in rows:
                 keys.append(subject_id)
                 vectors.append(_vector(data, self.embedder.dim))
-                if len(keys) >= 50_000:
-                    self._index.upsert_many(keys, np.stack(vectors))
-                    keys, vectors = [], []
-            if keys:
+            if keys:  # one insert, so a FAISS index is trained on all templates at once
                 self._index.upsert_many(keys, np.stack(vectors))
             self._index_version = version
             return
