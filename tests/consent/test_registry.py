@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,8 +33,26 @@ from cameoguard.media.types import MediaKind
 from cameoguard.provenance.ledger import LedgerEntry
 from tests.conftest import REPO
 from tests.consent.conftest import synthetic_probe, synthetic_samples
+from tests.postgres import fresh_schema_url
 
 ALICE, BOB, CAROL = Actor("alice"), Actor("bob"), Actor("carol")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """SQLite, and PostgreSQL where CAMEOGUARD_TEST_POSTGRES_URL is set (tests/postgres.py)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'registry.db'}"
+        engine = db.create_engine_for(url)
+        db.upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    for url in fresh_schema_url():
+        engine = db.create_engine_for(url)
+        db.upgrade(engine)
+        yield engine
+        engine.dispose()
 
 
 def enroll(registry: CameoRegistry, owner: str, identity: int, **kw: object) -> str:
@@ -243,6 +262,8 @@ def test_identify_by_embedding_reports_status_fresh(registry: CameoRegistry) -> 
 
 
 def test_deletion_leaves_no_embedding_behind(registry: CameoRegistry, engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("reads the SQLite database file (PostgreSQL: rows deleted and VACUUMed)")
     samples = synthetic_samples(1)
     c = registry.enroll_samples("alice", "Alice", samples).cameo.id
     keep = enroll(registry, "bob", 2)
