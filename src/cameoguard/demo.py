@@ -11,7 +11,12 @@
 5. re-post stripped copies (image resized and re-compressed, video trimmed and re-encoded): no
    manifest any more, yet ``resolve`` finds the generation through watermark + fingerprint;
 6. copy the image's watermark onto other content: ``resolve`` reports a transplant;
-7. print a table and exit 1 unless every outcome is the expected one.
+7. consent registry: enroll a likeness (NASA's public-domain portrait of Eileen Collins that
+   ships inside scikit-image, or three real photos from ``../shared/data`` when present),
+   refuse the same photo sent three times and the same face for another account, identify a
+   re-compressed copy, authorize, permit, revoke (refused at once, grant status revoked),
+   verify the audit chain, delete (the face is no longer recognised);
+8. print a table and exit 1 unless every outcome is the expected one.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -57,8 +63,9 @@ def make_sample_image(width: int = 1280, height: int = 720, seed: int = 7) -> Im
     sun = ((x - 0.7 * width) ** 2 + (y - 0.35 * height) ** 2) < (0.09 * height) ** 2
     sky[sun] = (255, 220, 120)
     hills = y > (0.65 * height + 0.08 * height * np.sin(x / width * 9.0))
-    sky[hills] = np.stack([40 + 30 * np.sin(x / 37.0), 110 + 20 * np.cos(y / 23.0),
-                           50 + 0 * x], -1)[hills]  # fmt: skip
+    sky[hills] = np.stack(
+        [40 + 30 * np.sin(x / 37.0), 110 + 20 * np.cos(y / 23.0), 50 + 0 * x], -1
+    )[hills]
     sky += rng.normal(0.0, 3.0, sky.shape)
     out: Image = np.clip(sky, 0, 255).astype(np.uint8)
     return out
@@ -70,8 +77,14 @@ def make_sample_video_frames(n: int, width: int = 640, height: int = 360) -> lis
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     for i in range(n):
         t = i / max(n - 1, 1)
-        frame = np.stack([(x / width * 255 + 200 * t) % 256, y / height * 180 + 40,
-                          np.full_like(x, 120 + 80 * t)], -1)  # fmt: skip
+        frame = np.stack(
+            [
+                (x / width * 255 + 200 * t) % 256,
+                y / height * 180 + 40,
+                np.full_like(x, 120 + 80 * t),
+            ],
+            -1,
+        )
         cx = width * (0.15 + 0.7 * t)
         cy = height * (0.5 - 0.3 * abs(np.sin(t * 3 * np.pi)))
         ball = (x - cx) ** 2 + (y - cy) ** 2 < (0.08 * height) ** 2
@@ -97,6 +110,133 @@ def _tamper_pixels(signed: Path, tampered: Path) -> None:
     for offset in range(sos + 600, sos + 1600, 97):
         data[offset] ^= 0x5A
     tampered.write_bytes(bytes(data))
+
+
+def _portraits(out: Path) -> tuple[list[Path], str]:
+    """Three photos of one person: real ones from ../shared/data, else one public-domain one."""
+    shared = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
+    obama = shared / "face_recognition" / "obama"
+    names = ("obama2.jpg", "obama3.jpg", "obama1_knn_test.jpg")
+    if all((obama / n).is_file() for n in names):
+        return [obama / n for n in names], "three real photos from ../shared/data"
+    import skimage.data
+
+    portrait = out / "eileen-collins.png"
+    rgb = np.asarray(skimage.data.astronaut(), dtype=np.uint8)  # type: ignore[no-untyped-call]
+    save_image(np.ascontiguousarray(rgb), portrait)
+    return [portrait], "NASA's portrait of Eileen Collins (public domain, in scikit-image)"
+
+
+def _consent(
+    console: Console, out: Path, settings: Settings, engine: Any, ledger: Ledger
+) -> list[tuple[str, str, str, str, bool]]:
+    from cameoguard.consent.enrollment import photo_samples
+    from cameoguard.consent.registry import CameoRegistry
+    from cameoguard.consent.values import Actor
+    from cameoguard.errors import EnrollmentError
+
+    rows: list[tuple[str, str, str, str, bool]] = []
+    photos, where = _portraits(out)
+    owner = Actor("alice")
+    limits = Limits.from_settings(settings)
+    with CameoRegistry.from_settings(settings, engine, ledger=ledger) as registry:
+
+        def refused(label: str, code: str, attempt: Any) -> None:
+            try:
+                attempt()
+                got = "enrolled"
+            except EnrollmentError as error:
+                got = error.code
+                console.print(f"{label}: [yellow]{error.message}[/yellow]")
+            rows.append((label, code, got, "-", got == code))
+
+        same = [photos[0]] * 3
+        refused(
+            "same photo x3",
+            "enroll.rejected",
+            lambda: registry.enroll_photos("alice", "Alice", same),
+        )
+        if len(photos) >= 3:
+            cameo = registry.enroll_photos("alice", "Alice", photos).cameo
+        else:  # one portrait only: enroll its one checked sample (real enrollments need 3)
+            rgb = load_image(photos[0], limits)
+            samples = photo_samples(
+                [(photos[0].name, rgb)],
+                registry.detector,
+                registry.embedder,
+                registry.rules,
+                min_photos=1,
+            )
+            cameo = registry.enroll_samples("alice", "Alice", samples).cameo
+        console.print(f"enrolled {cameo.id} from {where}; tier {cameo.tier.value}")
+        rows.append(
+            ("enroll", "active cameo", cameo.status.value, cameo.id, cameo.status.value == "active")
+        )
+        refused(
+            "same face, other account",
+            "enroll.already_enrolled",
+            lambda: registry.enroll_photos("mallory", "Me", photos * (3 // len(photos))),
+        )
+        copy = out / "portrait.reposted.jpg"
+        rgb = load_image(photos[0], limits)
+        smaller = cv2.resize(
+            rgb, (rgb.shape[1] * 3 // 4, rgb.shape[0] * 3 // 4), interpolation=cv2.INTER_AREA
+        )
+        save_image(
+            np.asarray(smaller, dtype=np.uint8),
+            copy,
+            quality=70,
+        )
+        found = registry.identify(copy).subjects()
+        got = found[0]["id"] if found else "no match"
+        rows.append(
+            (
+                copy.name,
+                f"identified as {cameo.id}",
+                got,
+                f"distance {found[0]['distance']:.3f}" if found else "-",
+                got == cameo.id,
+            )
+        )
+        prompt = "walking a dog on the beach"
+        before = registry.authorize("bob", [cameo.id], prompt)
+        registry.set_permissions(cameo.id, tier="approved", approve=["bob"], actor=owner)
+        granted = registry.authorize("bob", [cameo.id], prompt)
+        registry.revoke(cameo.id, actor=owner, reason="demo")
+        after = registry.authorize("bob", [cameo.id], prompt)
+        status = registry.grant_status(granted.grants[0].grant_id).state if granted.grants else "-"
+        for label, result, want in (
+            ("bob, only_me", before, "not_approved"),
+            ("bob, approved", granted, "granted"),
+            ("bob, after revoke", after, "revoked"),
+        ):
+            got = "granted" if result.allowed else result.denials[0].reason.value
+            console.print(f"authorize {label}: {got}")
+            rows.append((f"authorize {label}", want, got, "-", got == want))
+        rows.append(("grant status after revoke", "revoked", status, "-", status == "revoked"))
+        check = registry.audit_verify()
+        console.print(f"audit log: {check.entries} entries, head {check.head[:16]}...")
+        rows.append(
+            (
+                "audit verify",
+                "intact",
+                "intact" if check.ok else "broken",
+                f"{check.entries} entries",
+                check.ok,
+            )
+        )
+        deleted = registry.delete(cameo.id, actor=owner)
+        gone = not registry.identify(copy).subjects()
+        rows.append(
+            (
+                "delete, identify again",
+                "no match",
+                "no match" if gone else "match",
+                f"{deleted.removed_samples} samples erased",
+                gone,
+            )
+        )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,14 +296,22 @@ def main(argv: list[str] | None = None) -> int:
     for path, want in expected.items():
         report = verify_file(path, limits=limits, trust=trust)
         render_report(console, report)
-        rows.append((path.name, want.value, report.state.value,
-                     ", ".join(report.failure_codes) or "-", report.state is want))  # fmt: skip
+        rows.append(
+            (
+                path.name,
+                want.value,
+                report.state.value,
+                ", ".join(report.failure_codes) or "-",
+                report.state is want,
+            )
+        )
 
     console.rule("5. strip the manifest (re-encode, resize, trim), then resolve")
     stripped_image = out / "sunset.reposted.jpg"
     rgb = load_image(signed_image, limits)
-    small = cv2.resize(rgb, (rgb.shape[1] * 3 // 4, rgb.shape[0] * 3 // 4),
-                       interpolation=cv2.INTER_AREA)  # fmt: skip
+    small = cv2.resize(
+        rgb, (rgb.shape[1] * 3 // 4, rgb.shape[0] * 3 // 4), interpolation=cv2.INTER_AREA
+    )
     save_image(np.asarray(small, np.uint8), stripped_image, quality=70)
     stripped_video = out / "bouncing-ball.reposted.mp4"
     frames = [f.rgb for f in iter_frames(signed_video, limits)][fps:]  # drop the first second
@@ -172,8 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     for path, original in ((stripped_image, signed_image), (stripped_video, signed_video)):
         state = verify_file(path, limits=limits, trust=trust).state
         found = resolver.resolve(path)
-        console.print(f"{path.name}: manifest {state.value}; {found.status.value} "
-                      f"{found.generation_id} by {found.method}: {found.explanation}")  # fmt: skip
+        console.print(
+            f"{path.name}: manifest {state.value}; {found.status.value} "
+            f"{found.generation_id} by {found.method}: {found.explanation}"
+        )
         good = state is ProvenanceState.ABSENT and found.matched
         good &= found.generation_id == ids[original]
         got = f"{found.status.value} {found.generation_id}"
@@ -187,17 +337,31 @@ def main(argv: list[str] | None = None) -> int:
     save_image(marker.embed_image(other, entry.payload), forged)
     found = resolver.resolve(forged)
     console.print(f"{forged.name}: {found.status.value}: {found.explanation}")
-    rows.append((forged.name, "transplant_suspected", found.status.value, "-",
-                 found.status is ResolutionStatus.TRANSPLANT_SUSPECTED))  # fmt: skip
+    rows.append(
+        (
+            forged.name,
+            "transplant_suspected",
+            found.status.value,
+            "-",
+            found.status is ResolutionStatus.TRANSPLANT_SUSPECTED,
+        )
+    )
+    console.rule("7. consent: enroll, identify, authorize, revoke, audit, delete")
+    rows.extend(_consent(console, out, settings, engine, ledger))
     engine.dispose()
 
-    console.rule("7. outcome")
+    console.rule("8. outcome")
     table = Table("file", "expected", "got", "details", "ok")
     ok = True
     for name, expected_text, got_text, details, good in rows:
         ok &= good
-        table.add_row(name, expected_text, got_text, details,
-                      "[green]yes[/green]" if good else "[red]NO[/red]")  # fmt: skip
+        table.add_row(
+            name,
+            expected_text,
+            got_text,
+            details,
+            "[green]yes[/green]" if good else "[red]NO[/red]",
+        )
     console.print(table)
     console.print(
         "[green]Demo passed.[/green]" if ok else "[red]Demo failed: unexpected outcome.[/red]"
