@@ -156,6 +156,7 @@ def _consent(
             "enroll.rejected",
             lambda: registry.enroll_photos("alice", "Alice", same),
         )
+        samples: list[Any] = []
         if len(photos) >= 3:
             cameo = registry.enroll_photos("alice", "Alice", photos).cameo
         else:  # one portrait only: enroll its one checked sample (real enrollments need 3)
@@ -175,7 +176,11 @@ def _consent(
         refused(
             "same face, other account",
             "enroll.already_enrolled",
-            lambda: registry.enroll_photos("mallory", "Me", photos * (3 // len(photos))),
+            lambda: (
+                registry.enroll_photos("mallory", "Me", photos)
+                if len(photos) >= 3
+                else registry.enroll_samples("mallory", "Me", samples)
+            ),
         )
         copy = out / "portrait.reposted.jpg"
         rgb = load_image(photos[0], limits)
