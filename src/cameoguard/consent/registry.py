@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cameoguard import db
@@ -901,14 +902,24 @@ class CameoRegistry:
         return int(getattr(samples, "rowcount", 0)), int(getattr(templates, "rowcount", 0))
 
     def _scrub(self) -> None:
-        """Make deleted biometric bytes unrecoverable from the database files where we can."""
-        with self.engine.connect() as connection:
-            if connection.dialect.name == "sqlite":
-                # secure_delete zeroed the freed pages; the WAL still holds old page images.
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            elif connection.dialect.name == "postgresql":
-                autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
-                autocommit.execute(text("VACUUM consent_samples, consent_templates"))
+        """Make deleted biometric bytes unrecoverable from the database files where we can.
+
+        The deletion itself is already committed; a failure here (another reader holding the
+        WAL, no VACUUM privilege) is logged, not raised.
+        """
+        try:
+            with self.engine.connect() as connection:
+                if connection.dialect.name == "sqlite":
+                    # secure_delete zeroed the freed pages; the WAL still holds old page images.
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                elif connection.dialect.name == "postgresql":
+                    autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+                    autocommit.execute(text("VACUUM consent_samples, consent_templates"))
+        except SQLAlchemyError as error:
+            log.warning(
+                "deleted biometric rows could not be scrubbed from storage yet: %s",
+                str(error).splitlines()[0],
+            )
 
     # ------------------------------------------------------------------ authorization
 
