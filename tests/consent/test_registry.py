@@ -262,8 +262,7 @@ def test_identify_by_embedding_reports_status_fresh(registry: CameoRegistry) -> 
 
 
 def test_deletion_leaves_no_embedding_behind(registry: CameoRegistry, engine: Engine) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("reads the SQLite database file (PostgreSQL: rows deleted and VACUUMed)")
+    sqlite = engine.dialect.name == "sqlite"  # the file scan is SQLite's; rows: both
     samples = synthetic_samples(1)
     c = registry.enroll_samples("alice", "Alice", samples).cameo.id
     keep = enroll(registry, "bob", 2)
@@ -276,14 +275,16 @@ def test_deletion_leaves_no_embedding_behind(registry: CameoRegistry, engine: En
         files = [database, database.with_name(database.name + "-wal")]
         return b"".join(f.read_bytes() for f in files if f.exists())
 
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    assert all(secret in on_disk() for secret in secrets)  # the check can fail
+    if sqlite:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert all(secret in on_disk() for secret in secrets)  # the check can fail
     result = registry.delete(c, actor=ALICE)
     assert (result.removed_samples, result.removed_templates) == (3, 1)
-    data = on_disk()
-    assert not any(secret in data for secret in secrets)
-    assert b"Alice" not in data.replace(b"alice", b"")  # the display name went too
+    if sqlite:
+        data = on_disk()
+        assert not any(secret in data for secret in secrets)
+        assert b"Alice" not in data.replace(b"alice", b"")  # the display name went too
     with db.session_scope(db.session_factory(engine)) as session:
         assert session.scalars(select(SampleRow).where(SampleRow.subject_id == c)).all() == []
         assert session.scalars(select(TemplateRow).where(TemplateRow.subject_id == c)).all() == []

@@ -636,13 +636,17 @@ class CameoRegistry:
 
     # ------------------------------------------------------------------ protected people
 
+    @staticmethod
+    def _check_protector(name: str, actor: Actor) -> str:
+        if not actor.admin:
+            raise PermissionDeniedError("only an operator can add protected people")
+        return _check_name(name)
+
     def protect(
         self, name: str, photos: Sequence[Path], *, reason: str = "", actor: Actor = OPERATOR
     ) -> ProtectResult:
         """Add a person whose face may never be generated (1 or more photos)."""
-        name = _check_name(name)
-        if not actor.admin:
-            raise PermissionDeniedError("only an operator can add protected people")
+        self._check_protector(name, actor)  # before the slow part
         images = [
             (f"photo {i + 1} ({p.name})", load_image(p, self.limits)) for i, p in enumerate(photos)
         ]
@@ -653,9 +657,7 @@ class CameoRegistry:
         self, name: str, samples: Sequence[Sample], *, reason: str = "", actor: Actor = OPERATOR
     ) -> ProtectResult:
         """Add a protected person from already checked samples."""
-        name = _check_name(name)
-        if not actor.admin:
-            raise PermissionDeniedError("only an operator can add protected people")
+        name = self._check_protector(name, actor)
         if not samples:
             raise EnrollmentError(
                 "a protected person needs at least one sample", code="enroll.too_few_samples"
