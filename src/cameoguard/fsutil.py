@@ -8,12 +8,13 @@ encoding never leaves a partial, empty or unsigned file where the caller asked f
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_output", "write_private_file"]
+__all__ = ["atomic_output", "sha256_file", "write_private_file"]
 
 
 @contextlib.contextmanager
@@ -49,3 +50,12 @@ def write_private_file(path: Path, data: bytes) -> None:
     with atomic_output(path, mode=0o600) as tmp:
         os.chmod(tmp, 0o600)
         tmp.write_bytes(data)
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cameoguard.errors import CameoguardError, OperationError
+from cameoguard.fsutil import sha256_file
 from cameoguard.media.probe import probe
 from cameoguard.media.types import Limits
 from cameoguard.provenance import jumbf
@@ -38,7 +39,6 @@ from cameoguard.provenance.sign import sign_file
 from cameoguard.provenance.signers import ClaimSigner
 from cameoguard.provenance.softbinding import (
     fingerprint_media,
-    sha256_file,
     soft_binding_assertion,
     watermarked_action,
 )

@@ -26,7 +26,6 @@ list): a generic C2PA validator will show the assertion but cannot decode the ma
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from cameoguard.errors import BadInputError
+from cameoguard.fsutil import sha256_file
 from cameoguard.media.audio import load_audio
 from cameoguard.media.image import load_image
 from cameoguard.media.probe import probe
@@ -305,14 +305,6 @@ class Resolution:
                 except ValueError:
                     out["manifest"] = e.manifest_json
         return out
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Resolver:

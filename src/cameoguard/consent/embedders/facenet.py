@@ -18,7 +18,6 @@ times faster per face than torch on 2 CPU cores (``benchmarks/face_matching.py``
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -38,7 +37,7 @@ from cameoguard.consent.embedders.base import (
     register_embedder,
 )
 from cameoguard.errors import ModelUnavailableError
-from cameoguard.fsutil import atomic_output
+from cameoguard.fsutil import atomic_output, sha256_file
 
 if TYPE_CHECKING:
     from cameoguard.consent.faces import DetectedFace
@@ -59,14 +58,6 @@ def default_checkpoint_path() -> Path:
         "TORCH_HOME", os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "torch")
     )
     return Path(torch_home).expanduser() / "checkpoints" / CHECKPOINT_NAME
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class FacenetEmbedder(FaceEmbedder):
@@ -172,7 +163,7 @@ class FacenetEmbedder(FaceEmbedder):
 
     def _onnx_path(self) -> Path:
         folder = self.cache_dir or self.checkpoint.parent
-        return folder / f"facenet_vggface2-{_sha256(self.checkpoint)[:16]}.onnx"
+        return folder / f"facenet_vggface2-{sha256_file(self.checkpoint)[:16]}.onnx"
 
     def _export(self, path: Path) -> None:
         import io
