@@ -170,6 +170,11 @@ def test_a_live_video_enrolls(registry: CameoRegistry, videos: dict[str, Path]) 
     assert report["yaw_span_deg"] >= 30 and report["loop_s"] is None
     assert result.cameo.source == "video" and 3 <= result.cameo.sample_count <= 6
     assert result.cameo.quality["liveness"]["passed"] is True
+    seen = registry.identify(videos["live"])  # per sampled frame, with times
+    assert seen.media_kind == "video" and seen.frames_sampled == 16
+    times = [f.t_s for f in seen.faces if f.match and f.match.subject_id == result.cameo.id]
+    assert len(times) >= 14 and times == sorted(times) and times[-1] > 7.0
+    assert seen.subjects()[0]["frames"] == len(times)
 
 
 @pytest.mark.parametrize(

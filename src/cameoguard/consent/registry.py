@@ -52,7 +52,7 @@ from cameoguard.consent.enrollment import (
     photo_samples,
     video_samples,
 )
-from cameoguard.consent.faces import FaceDetector
+from cameoguard.consent.faces import DetectedFace, FaceDetector
 from cameoguard.consent.matching import EXACT_BELOW, Decision, TemplateIndex, decide, make_template
 from cameoguard.consent.models import (
     ACCOUNT_MAX,
@@ -103,10 +103,10 @@ from cameoguard.errors import (
 )
 from cameoguard.media import Limits, load_image, probe, sample_frames
 from cameoguard.media.types import MediaKind
+from cameoguard.settings import Settings
 
 if TYPE_CHECKING:
     from cameoguard.provenance.ledger import Ledger
-    from cameoguard.settings import Settings
 
 __all__ = ["MAX_CAMEOS_PER_REQUEST", "MAX_PROMPT_CHARS", "CameoRegistry"]
 
@@ -140,6 +140,13 @@ def _check_name(value: object) -> str:
     return value.strip()
 
 
+def _schema_missing() -> ConfigurationError:
+    return ConfigurationError(
+        "the consent registry's tables are missing; run `cameoguard db upgrade`",
+        code="consent.schema_missing",
+    )
+
+
 def _vector_bytes(vector: npt.NDArray[np.float32]) -> bytes:
     return np.ascontiguousarray(vector, dtype="<f4").tobytes()
 
@@ -169,21 +176,21 @@ class CameoRegistry:
         rules: EnrollmentRules | None = None,
         grant_ttl_s: int = 3600,
         match_threshold: float | None = None,
-        identify_frames: int = 16,
+        video_frames: int = 16,
         exact_below: int = EXACT_BELOW,
     ) -> None:
         self.engine = engine
         self.embedder = embedder
         self.detector = detector or FaceDetector()
         self.ledger = ledger
-        self.limits = limits or Limits(512 << 20, 80_000_000, 300.0, 600.0)
+        self.limits = limits or Limits.from_settings(Settings())
         self.rules = rules or EnrollmentRules()
         self.grant_ttl = timedelta(seconds=grant_ttl_s)
         point = embedder.operating_point
         self.operating_point: OperatingPoint = (
             point if match_threshold is None else point.with_match(match_threshold)
         )
-        self.identify_frames = identify_frames
+        self.video_frames = video_frames
         self._reader = db.session_factory(engine)
         self._writer = db.write_session_factory(engine)
         self._index = TemplateIndex(embedder.dim, exact_below=exact_below)
@@ -194,8 +201,6 @@ class CameoRegistry:
         cls, settings: Settings, engine: Engine | None = None, *, ledger: Ledger | None = None
     ) -> CameoRegistry:
         """A registry configured from settings (embedder, limits, thresholds, grant TTL)."""
-        from cameoguard.media import Limits
-
         engine = engine or db.engine_from_settings(settings)
         rules = EnrollmentRules(min_face_px=settings.face_min_size)
         return cls(
@@ -206,7 +211,7 @@ class CameoRegistry:
             rules=rules,
             grant_ttl_s=settings.consent_grant_ttl_s,
             match_threshold=settings.face_match_threshold,
-            identify_frames=settings.identify_video_frames,
+            video_frames=settings.identify_video_frames,
         )
 
     def close(self) -> None:
@@ -228,10 +233,7 @@ class CameoRegistry:
                 select(ClockRow).where(ClockRow.id == 1).with_for_update()
             ).scalar_one_or_none()
             if clock is None:
-                raise ConfigurationError(
-                    "the consent registry's tables are missing; run `cameoguard db upgrade`",
-                    code="consent.schema_missing",
-                )
+                raise _schema_missing()
             yield session, clock
 
     @contextlib.contextmanager
@@ -253,20 +255,11 @@ class CameoRegistry:
         subject_id: str | None,
         **details: Any,
     ) -> None:
-        who = (
-            actor
-            if isinstance(actor, str)
-            else (
-                f"{actor.account} (operator)"
-                if actor.admin and actor is OPERATOR
-                else actor.account
-            )
-        )
         audit.append(
             session,
             clock,
             at=db.utcnow(),
-            actor=who,
+            actor=actor if isinstance(actor, str) else actor.account,
             action=action,
             subject_id=subject_id,
             details=details,
@@ -280,10 +273,7 @@ class CameoRegistry:
         if self._index_version is None:
             clock = session.get(ClockRow, 1)
             if clock is None:
-                raise ConfigurationError(
-                    "the consent registry's tables are missing; run `cameoguard db upgrade`",
-                    code="consent.schema_missing",
-                )
+                raise _schema_missing()
             version = clock.version
             keys: list[str] = []
             vectors: list[npt.NDArray[np.float32]] = []
@@ -418,6 +408,21 @@ class CameoRegistry:
 
     # ------------------------------------------------------------------ enrollment
 
+    def _load(self, photos: Sequence[Path]) -> list[tuple[str, npt.NDArray[np.uint8]]]:
+        return [(f"photo {i + 1} ({p.name})", load_image(p, self.limits))
+                for i, p in enumerate(photos)]  # fmt: skip
+
+    @staticmethod
+    def _check_enroller(owner: str, name: str, actor: Actor | None) -> tuple[str, str]:
+        """Valid owner and name, and an actor who may enroll for that owner (before any work)."""
+        owner, name = _check_account("owner", owner), _check_name(name)
+        if actor is not None and not actor.admin and actor.account != owner:
+            raise PermissionDeniedError(
+                f"{actor.account!r} cannot enroll a cameo for {owner!r}: people enroll their "
+                "own face"
+            )
+        return owner, name
+
     def enroll_photos(
         self,
         owner: str,
@@ -428,11 +433,8 @@ class CameoRegistry:
         actor: Actor | None = None,
     ) -> EnrollResult:
         """Enroll a cameo from 3 or more photos of one face (see :class:`EnrollmentRules`)."""
-        owner, name = _check_account("owner", owner), _check_name(name)
-        images = [
-            (f"photo {i + 1} ({p.name})", load_image(p, self.limits)) for i, p in enumerate(photos)
-        ]
-        samples = photo_samples(images, self.detector, self.embedder, self.rules)
+        owner, name = self._check_enroller(owner, name, actor)
+        samples = photo_samples(self._load(photos), self.detector, self.embedder, self.rules)
         return self._enroll(owner, name, samples, "photos", is_minor, actor, None)
 
     def enroll_video(
@@ -445,7 +447,7 @@ class CameoRegistry:
         actor: Actor | None = None,
     ) -> EnrollResult:
         """Enroll a cameo from a short video of the head turning (liveness checked)."""
-        owner, name = _check_account("owner", owner), _check_name(name)
+        owner, name = self._check_enroller(owner, name, actor)
         samples, liveness = video_samples(
             video, self.detector, self.embedder, self.rules, self.limits
         )
@@ -462,26 +464,71 @@ class CameoRegistry:
         actor: Actor | None = None,
     ) -> EnrollResult:
         """Enroll already checked samples (for callers that ran the checks themselves)."""
-        owner, name = _check_account("owner", owner), _check_name(name)
+        owner, name = self._check_enroller(owner, name, actor)
         return self._enroll(owner, name, list(samples), source, is_minor, actor, None)
 
     def _conflicts(
         self, session: Session, template: npt.NDArray[np.float32]
-    ) -> list[tuple[str, float, str, CameoRow | ProtectedRow]]:
-        """Subjects whose template is within the possible-match distance of ``template``."""
+    ) -> list[tuple[float, CameoRow | ProtectedRow]]:
+        """Live subjects whose template is within the possible-match distance, nearest first."""
         self._sync(session)
-        out: list[tuple[str, float, str, CameoRow | ProtectedRow]] = []
+        out: list[tuple[float, CameoRow | ProtectedRow]] = []
         for neighbour in self._index.search(template[None, :], _NEIGHBOURS)[0]:
             if neighbour.distance > self.operating_point.possible:
                 break
             cameo = session.get(CameoRow, neighbour.key)
             if cameo is not None and cameo.status != CameoStatus.DELETED:
-                out.append(("cameo", neighbour.distance, neighbour.key, cameo))
+                out.append((neighbour.distance, cameo))
                 continue
             person = session.get(ProtectedRow, neighbour.key)
             if person is not None and person.status == "active":
-                out.append(("protected", neighbour.distance, neighbour.key, person))
+                out.append((neighbour.distance, person))
         return out
+
+    @staticmethod
+    def _refusal(
+        conflicts: list[tuple[float, CameoRow | ProtectedRow]], owner: str
+    ) -> tuple[EnrollmentError, float, str] | None:
+        """Why a template with these conflicts may not be enrolled for ``owner``, if it may not.
+
+        A protected person outranks another owner's cameo (active or revoked), which outranks
+        the owner's own active cameo; the owner's revoked cameos do not count.
+        """
+        for distance, row in conflicts:
+            if isinstance(row, ProtectedRow):
+                return (
+                    EnrollmentError(
+                        "enrollment refused: this face matches a protected person, whose likeness "
+                        "may not be enrolled or generated; if this is you, contact the operator",
+                        code="enroll.protected_person",
+                    ),
+                    distance,
+                    row.id,
+                )
+        for distance, row in conflicts:
+            if isinstance(row, CameoRow) and row.owner != owner:
+                return (
+                    EnrollmentError(
+                        "enrollment refused: this face already belongs to a cameo of another "
+                        "account; nobody may enroll someone else's face. If it is your face, ask "
+                        "the operator to review the other cameo",
+                        code="enroll.already_enrolled",
+                    ),
+                    distance,
+                    row.id,
+                )
+        for distance, row in conflicts:
+            if isinstance(row, CameoRow) and row.status == CameoStatus.ACTIVE:
+                return (
+                    EnrollmentError(
+                        f"enrollment refused: you already enrolled this face as cameo {row.id} "
+                        f"({row.display_name!r}); change that one, or delete it first",
+                        code="enroll.duplicate_own",
+                    ),
+                    distance,
+                    row.id,
+                )
+        return None
 
     def _enroll(
         self,
@@ -498,44 +545,15 @@ class CameoRegistry:
                 "enrollment needs at least one sample", code="enroll.too_few_samples"
             )
         actor = actor or Actor(owner)
-        if not actor.admin and actor.account != owner:
-            raise PermissionDeniedError(
-                f"{actor.account!r} cannot enroll a cameo for {owner!r}: people enroll their "
-                "own face"
-            )
         vectors = np.stack([s.embedding for s in samples]).astype(np.float32)
         template = make_template(vectors)
         cameo_id = _new_id("c_")
         now = db.utcnow()
         refusal: EnrollmentError | None = None
         with self._write() as (session, clock):
-            conflicts = sorted(
-                self._conflicts(session, template), key=lambda c: c[0] != "protected"
-            )
-            for kind, distance, subject_id, row in conflicts:
-                if kind == "protected":
-                    refusal = EnrollmentError(
-                        "enrollment refused: this face matches a protected person, whose "
-                        "likeness may not be enrolled or generated; if this is you, contact "
-                        "the operator",
-                        code="enroll.protected_person",
-                    )
-                elif isinstance(row, CameoRow) and row.owner != owner:
-                    refusal = EnrollmentError(
-                        "enrollment refused: this face already belongs to a cameo of another "
-                        "account; nobody may enroll someone else's face. If it is your face, "
-                        "ask the operator to review the other cameo",
-                        code="enroll.already_enrolled",
-                    )
-                elif isinstance(row, CameoRow) and row.status == CameoStatus.ACTIVE:
-                    refusal = EnrollmentError(
-                        f"enrollment refused: you already enrolled this face as cameo "
-                        f"{subject_id} ({row.display_name!r}); change that one, or delete it "
-                        "first",
-                        code="enroll.duplicate_own",
-                    )
-                else:
-                    continue
+            found = self._refusal(self._conflicts(session, template), owner)
+            if found is not None:
+                refusal, distance, matched = found
                 self._audit(
                     session,
                     clock,
@@ -544,10 +562,9 @@ class CameoRegistry:
                     None,
                     owner=owner,
                     reason=refusal.code,
-                    matched=subject_id,
+                    matched=matched,
                     distance=round(distance, 4),
                 )
-                break
             if refusal is None:
                 quality = {
                     "yaw_span_deg": round(
@@ -647,10 +664,9 @@ class CameoRegistry:
     ) -> ProtectResult:
         """Add a person whose face may never be generated (1 or more photos)."""
         self._check_protector(name, actor)  # before the slow part
-        images = [
-            (f"photo {i + 1} ({p.name})", load_image(p, self.limits)) for i, p in enumerate(photos)
-        ]
-        samples = photo_samples(images, self.detector, self.embedder, self.rules, min_photos=1)
+        samples = photo_samples(
+            self._load(photos), self.detector, self.embedder, self.rules, min_photos=1
+        )
         return self.protect_samples(name, samples, reason=reason, actor=actor)
 
     def protect_samples(
@@ -667,7 +683,7 @@ class CameoRegistry:
         now = db.utcnow()
         with self._write() as (session, clock):
             conflicts = tuple(
-                sid for kind, _, sid, _ in self._conflicts(session, template) if kind == "cameo"
+                row.id for _, row in self._conflicts(session, template) if isinstance(row, CameoRow)
             )
             session.add(
                 ProtectedRow(
@@ -1099,21 +1115,27 @@ class CameoRegistry:
             out.append((match, nearest.distance))
         return out
 
-    def identify_image(
-        self,
-        rgb: npt.NDArray[np.uint8],
-        *,
-        frame_index: int | None = None,
-        t_s: float | None = None,
+    def identify_frames(
+        self, frames: Sequence[tuple[npt.NDArray[np.uint8], int | None, float | None]]
     ) -> list[FaceResult]:
-        faces = self.detector.detect(rgb)
-        if not faces:
+        """Faces in ``(rgb, frame_index, t_s)`` pictures, matched in one search."""
+        found: list[tuple[DetectedFace, int | None, float | None]] = []
+        vectors: list[npt.NDArray[np.float32]] = []
+        for rgb, index, t_s in frames:
+            faces = self.detector.detect(rgb)
+            if faces:
+                found.extend((face, index, t_s) for face in faces)
+                vectors.append(self.embedder.embed(rgb, faces))
+        if not found:
             return []
-        vectors = self.embedder.embed(rgb, faces)
+        matches = self.match_embeddings(np.concatenate(vectors))
         return [
-            FaceResult(face, match, distance, frame_index, t_s)
-            for face, (match, distance) in zip(faces, self.match_embeddings(vectors), strict=True)
+            FaceResult(face, match, distance, index, t_s)
+            for (face, index, t_s), (match, distance) in zip(found, matches, strict=True)
         ]
+
+    def identify_image(self, rgb: npt.NDArray[np.uint8]) -> list[FaceResult]:
+        return self.identify_frames([(rgb, None, None)])
 
     def identify(self, path: Path) -> IdentifyResult:
         """Every face in an image, or in sampled frames of a video, with its best match."""
@@ -1126,12 +1148,9 @@ class CameoRegistry:
             frames = 1
             results = self.identify_image(load_image(path, self.limits))
         elif info.kind is MediaKind.VIDEO:
-            sampled = sample_frames(path, self.identify_frames, self.limits)
+            sampled = sample_frames(path, self.video_frames, self.limits)
             frames = len(sampled)
-            for frame in sampled:
-                results.extend(
-                    self.identify_image(frame.rgb, frame_index=frame.index, t_s=frame.pts_s)
-                )
+            results = self.identify_frames([(f.rgb, f.index, f.pts_s) for f in sampled])
         else:
             notes.append(f"{info.type.mime} has no pictures: no faces to identify")
         if frames and not results:
