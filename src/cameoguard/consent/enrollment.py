@@ -339,17 +339,21 @@ def video_samples(
         _raise(problems[:5], "Record the video alone, close enough to the camera.")
     yaws = [face.yaw_deg for _, _, face, _ in seen]
     changes = [_mad(a[3], b[3]) for a, b in itertools.pairwise(seen)]
-    loop = find_loop(path, limits, rules)
+    median_change = float(np.median(changes)) if changes else 0.0
+    enough_faces = len(seen) >= max(3, rules.liveness_min_face_share * len(frames))
+    # Decoding every frame for the loop check is the slow part: only when it can matter.
+    moving = enough_faces and median_change >= rules.static_mad
+    loop = find_loop(path, limits, rules) if moving else None
     report = LivenessReport(
         passed=False,
         frames_sampled=len(frames),
         frames_with_one_face=len(seen),
         yaw_min_deg=min(yaws, default=0.0),
         yaw_max_deg=max(yaws, default=0.0),
-        median_change=float(np.median(changes)) if changes else 0.0,
+        median_change=median_change,
         loop_s=loop,
     )
-    if len(seen) < max(3, rules.liveness_min_face_share * len(frames)):
+    if not enough_faces:
         problems.append(
             Problem(
                 "enroll.liveness_failed",
@@ -358,7 +362,7 @@ def video_samples(
                 "sampled frames; keep your face in view",
             )
         )
-    elif report.median_change < rules.static_mad:
+    elif not moving:
         problems.append(
             Problem(
                 "enroll.liveness_failed",

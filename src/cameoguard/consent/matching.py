@@ -207,11 +207,6 @@ class TemplateIndex:
     def remove(self, key: str) -> bool:
         return self.remove_many([key]) == 1
 
-    def vector(self, key: str) -> npt.NDArray[np.float32] | None:
-        with self._lock:
-            row = self._rows.get(key)
-            return None if row is None else self._vectors[row].copy()
-
     # ----------------------------------------------------------------- FAISS
 
     def _build_faiss(self) -> None:
@@ -223,11 +218,9 @@ class TemplateIndex:
         index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_L2)
         rng = np.random.default_rng(self.seed)
         train_n = min(n, max(40 * nlist, 10_000))
-        sample = (
-            self._vectors[rng.choice(n, size=train_n, replace=False)]
-            if train_n < n
-            else (self._vectors)
-        )
+        sample = self._vectors
+        if train_n < n:
+            sample = sample[rng.choice(n, size=train_n, replace=False)]
         index.cp.seed = self.seed
         index.train(np.ascontiguousarray(sample))
         # Visit at least 1/32 of the lists: at 10^6 templates (nlist 4000) nprobe 48 found the
