@@ -250,11 +250,7 @@ def run_cameo(args: argparse.Namespace, console: Console, settings: Settings) ->
     def show(registry: CameoRegistry) -> int:
         cameo = registry.get(args.cameo_id)
         entries = registry.audit_entries(args.cameo_id)
-        generations = (
-            []
-            if registry.ledger is None
-            else [e.generation_id for e in registry.ledger.by_cameo(args.cameo_id)]
-        )
+        generations = list(registry.generations(args.cameo_id))
         if args.json:
             _print_json(
                 {
@@ -279,7 +275,10 @@ def run_cameo(args: argparse.Namespace, console: Console, settings: Settings) ->
             unapprove=args.unapprove,
             actor=_actor(args),
         )
-        _print_json(cameo.to_dict()) if args.json else _cameo_lines(console, cameo)
+        if args.json:
+            _print_json(cameo.to_dict())
+        else:
+            _cameo_lines(console, cameo)
         return 0
 
     def restrict(registry: CameoRegistry) -> int:
@@ -288,7 +287,10 @@ def run_cameo(args: argparse.Namespace, console: Console, settings: Settings) ->
         cameo = registry.restrict(
             args.cameo_id, forbid=args.forbid, allow=args.allow, actor=_actor(args)
         )
-        _print_json(cameo.to_dict()) if args.json else _cameo_lines(console, cameo)
+        if args.json:
+            _print_json(cameo.to_dict())
+        else:
+            _cameo_lines(console, cameo)
         return 0
 
     def revoke(registry: CameoRegistry) -> int:
@@ -318,7 +320,10 @@ def run_cameo(args: argparse.Namespace, console: Console, settings: Settings) ->
 
     def identify(registry: CameoRegistry) -> int:
         result = registry.identify(args.file)
-        _print_json(result.to_dict()) if args.json else _identify_table(console, result)
+        if args.json:
+            _print_json(result.to_dict())
+        else:
+            _identify_table(console, result)
         return 0
 
     def protect(registry: CameoRegistry) -> int:

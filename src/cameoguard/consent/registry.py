@@ -859,7 +859,8 @@ class CameoRegistry:
 
     # ------------------------------------------------------------------ revocation, deletion
 
-    def _generations(self, cameo_id: str) -> tuple[str, ...]:
+    def generations(self, cameo_id: str) -> tuple[str, ...]:
+        """Ids of the ledger generations that used this cameo (none without a ledger)."""
         if self.ledger is None:
             return ()
         return tuple(e.generation_id for e in self.ledger.by_cameo(cameo_id))
@@ -881,7 +882,7 @@ class CameoRegistry:
                     session, clock, actor, "cameo.revoke", cameo_id, reason=row.revocation_reason
                 )
             cameo = self._cameo_value(session, row)
-        return RevokeResult(cameo, self._generations(cameo_id), already)
+        return RevokeResult(cameo, self.generations(cameo_id), already)
 
     def delete(self, cameo_id: str, *, actor: Actor) -> DeleteResult:
         """Delete a cameo's biometric data (samples, photos, templates); keep a tombstone."""
@@ -911,7 +912,7 @@ class CameoRegistry:
             cameo = self._cameo_value(session, row)
         self._scrub()
         self._index.remove(cameo_id)
-        return DeleteResult(cameo, samples, templates, self._generations(cameo_id))
+        return DeleteResult(cameo, samples, templates, self.generations(cameo_id))
 
     @staticmethod
     def _erase(session: Session, subject_id: str) -> tuple[int, int]:
