@@ -298,11 +298,11 @@ def decide_use(
             and (requester in cameo.approved or requester in cameo.guardians)
         )
         if not allowed:
-            detail = {
-                PermissionTier.ONLY_ME: "only its owner may use it",
-                PermissionTier.APPROVED: f"{requester!r} is not on its approved list",
-                PermissionTier.EVERYONE: "",
-            }[cameo.tier]
+            detail = (
+                "only its owner may use it"
+                if cameo.tier is PermissionTier.ONLY_ME
+                else f"{requester!r} is not on its approved list"
+            )
             return Denial(
                 cameo_id,
                 DenialReason.NOT_APPROVED,
