@@ -22,22 +22,34 @@ Every message says what was wrong and what to do about it.
     │   │   └── CertificateProfileError certificate expired or not usable for C2PA signing
     │   └── ModelUnavailableError       model weights are not where settings say (no download)
     ├── PermissionDeniedError           the actor may not act on this cameo (not its owner)
+    │   ├── ConsentDeniedError          a cameo's consent does not cover this generation
+    │   └── FaceScanViolationError      generated output shows a face it may not show
     └── OperationError                  a valid request that could not be carried out
         ├── SigningError                C2PA signing failed (nothing was written)
+        ├── GenerationError             the pipeline failed at a stage (nothing was written)
+        │   ├── BackendError            the generator backend failed (remote error, crash)
+        │   │   └── BackendTimeoutError the backend did not finish in time
+        │   └── GenerationCancelledError the caller cancelled the generation
         └── VerificationError           a manifest could not be read at all
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "BackendError",
+    "BackendTimeoutError",
     "BadInputError",
     "CameoguardError",
     "CertificateProfileError",
     "ConfigurationError",
+    "ConsentDeniedError",
     "ConsentPolicyError",
     "CorruptMediaError",
     "EnrollmentError",
+    "FaceScanViolationError",
     "FileNotFoundInputError",
+    "GenerationCancelledError",
+    "GenerationError",
     "KeyMaterialError",
     "MediaLimitError",
     "ModelUnavailableError",
@@ -114,6 +126,18 @@ class PermissionDeniedError(CameoguardError):
     code = "permission.denied"
 
 
+class ConsentDeniedError(PermissionDeniedError):
+    """Consent for a requested cameo does not cover this generation; nothing was generated."""
+
+    code = "consent.denied"
+
+
+class FaceScanViolationError(PermissionDeniedError):
+    """The generated output shows a face it may not show; the output was discarded."""
+
+    code = "generation.face_violation"
+
+
 class ConfigurationError(CameoguardError):
     code = "config.invalid"
 
@@ -142,3 +166,21 @@ class SigningError(OperationError):
 
 class VerificationError(OperationError):
     code = "c2pa.read_failed"
+
+
+class GenerationError(OperationError):
+    """A generation failed at one stage; nothing was written and the ledger is unchanged."""
+
+    code = "generation.failed"
+
+
+class BackendError(GenerationError):
+    code = "generation.backend_failed"
+
+
+class BackendTimeoutError(BackendError):
+    code = "generation.backend_timeout"
+
+
+class GenerationCancelledError(GenerationError):
+    code = "generation.cancelled"

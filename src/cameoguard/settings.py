@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -92,6 +93,47 @@ class Settings(BaseSettings):
         default=3600, gt=0, description="How long a consent grant from authorize() is valid."
     )
 
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="Base URL of this deployment's API; consent status URLs in manifests use it.",
+    )
+    generation_scan_frames: int = Field(
+        default=16, ge=1, le=256, description="Frames of a generated video scanned for faces."
+    )
+    generation_unmatched_faces: Literal["allow", "deny"] = Field(
+        default="allow",
+        description="What to do with a generated face that matches no enrolled person.",
+    )
+    generation_visible_badge: bool = Field(
+        default=False, description="Also draw a visible 'AI' badge on generated pictures."
+    )
+    generation_max_prompt_chars: int = Field(default=4000, ge=1, le=100_000)
+    http_backend_url: str | None = Field(
+        default=None, description="Base URL of a remote video-generation API (http backend)."
+    )
+    http_backend_provider: str = Field(
+        default="openai_videos", description="Protocol mapping of the remote API."
+    )
+    http_backend_model: str = Field(default="sora-2", description="Model name sent upstream.")
+    http_backend_api_key: SecretStr | None = Field(
+        default=None, description="Bearer token for the remote API (never logged)."
+    )
+    http_backend_timeout_s: float = Field(
+        default=900.0, gt=0, description="Longest wait for one remote generation, end to end."
+    )
+    diffusers_model_path: Path | None = Field(
+        default=None, description="Local diffusers pipeline folder for the diffusers backend."
+    )
+
+    @field_validator("public_url", "http_backend_url")
+    @classmethod
+    def _is_http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
     @field_validator("tsa_url")
     @classmethod
     def _tsa_is_http(cls, value: str | None) -> str | None:
@@ -114,6 +156,7 @@ class Settings(BaseSettings):
             "trust_anchors",
             "watermark_key_file",
             "facenet_checkpoint",
+            "diffusers_model_path",
         ):
             value = getattr(self, name)
             if isinstance(value, Path):

@@ -1,0 +1,1 @@
+"""Generator backends: the protocol and registry (base), and the built-in backends."""
