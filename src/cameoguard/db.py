@@ -426,6 +426,7 @@ def load_models() -> None:
     a table whose module was never imported would look like one to drop.
     """
     import cameoguard.consent.models
+    import cameoguard.generator_adapter.library
     import cameoguard.provenance.ledger  # noqa: F401
 
 

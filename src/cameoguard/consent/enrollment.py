@@ -50,6 +50,10 @@ __all__ = [
 ]
 
 CROP_SIZE = 160
+#: The face picture kept with each sample: aligned, 256 px, with room for jaw and forehead (the
+#: cameo_composite backend renders the likeness from it; deleted with the cameo).
+LIKENESS_SIZE = 256
+LIKENESS_MARGIN = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +205,8 @@ def _accept(
     rgb: npt.NDArray[np.uint8], face: DetectedFace, source: str, embedding: npt.NDArray[np.float32]
 ) -> Sample:
     crop = aligned_crop(rgb, face, CROP_SIZE)
-    return Sample(source, face, embedding.astype(np.float32), _jpeg(crop), sharpness(crop))
+    likeness = aligned_crop(rgb, face, LIKENESS_SIZE, LIKENESS_MARGIN)
+    return Sample(source, face, embedding.astype(np.float32), _jpeg(likeness), sharpness(crop))
 
 
 def photo_samples(

@@ -192,10 +192,16 @@ class FaceDetector:
 
 
 def aligned_crop(
-    rgb: npt.NDArray[np.uint8], face: DetectedFace, size: int = 112
+    rgb: npt.NDArray[np.uint8], face: DetectedFace, size: int = 112, margin: float = 0.0
 ) -> npt.NDArray[np.uint8]:
-    """The face warped so its landmarks sit on the canonical template, ``size`` x ``size``."""
-    template = _TEMPLATE_112 * (size / 112.0)
+    """The face warped so its landmarks sit on the canonical template, ``size`` x ``size``.
+
+    ``margin`` (a fraction of ``size`` on each side) shrinks the template towards the centre,
+    so the crop also shows forehead, jaw and chin (0.2 keeps the whole head for face swaps).
+    """
+    if not 0.0 <= margin < 0.5:
+        raise ValueError(f"margin must be in [0, 0.5), got {margin}")
+    template = (_TEMPLATE_112 / 112.0 * (1.0 - 2.0 * margin) + margin) * size
     matrix, _ = cv2.estimateAffinePartial2D(face.landmarks, template, method=cv2.LMEDS)
     if matrix is None:  # degenerate landmarks: fall back to the box
         x0, y0, x1, y1 = (round(v) for v in face.box)

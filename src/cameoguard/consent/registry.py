@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import secrets
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -96,6 +98,7 @@ from cameoguard.consent.values import (
 from cameoguard.errors import (
     BadInputError,
     ConfigurationError,
+    ConsentDeniedError,
     ConsentPolicyError,
     EnrollmentError,
     NotFoundError,
@@ -1055,6 +1058,48 @@ class CameoRegistry:
                 revoked_at=None if cameo is None else cameo.revoked_at,
             )
 
+    def likeness(self, grant_id: str, requester: str) -> list[npt.NDArray[np.uint8]]:
+        """The enrolled face pictures behind an active grant, for rendering that cameo.
+
+        Only the grant's requester gets them, only while the grant is unexpired and the cameo
+        active; most frontal and sharpest first. Every read is audited (owners see when their
+        likeness was used). The pictures are biometric: callers must not log or keep them.
+        """
+        requester = _check_account("requester", requester)
+        with self._write() as (session, clock):
+            grant = session.get(GrantRow, grant_id)
+            if grant is None or grant.requester != requester:
+                raise PermissionDeniedError(
+                    f"grant {grant_id!r} was not issued to {requester!r}; authorize the "
+                    "generation first",
+                    code="consent.grant_mismatch",
+                )
+            cameo = session.get(CameoRow, grant.cameo_id)
+            now = db.utcnow()
+            if cameo is None or cameo.status != CameoStatus.ACTIVE.value or now >= grant.expires_at:
+                state = "deleted" if cameo is None else cameo.status
+                raise ConsentDeniedError(
+                    f"grant {grant_id} no longer allows use of cameo {grant.cameo_id} (cameo "
+                    f"{state}, grant expires {grant.expires_at:%Y-%m-%d %H:%M} UTC); ask for a "
+                    "new authorization",
+                    code="consent.grant_inactive",
+                )
+            rows = session.scalars(
+                select(SampleRow)
+                .where(SampleRow.subject_id == cameo.id)
+                .order_by(func.abs(SampleRow.yaw_deg), SampleRow.sharpness.desc())
+            ).all()
+            faces = [_decode_jpeg(row.face_jpeg) for row in rows]
+            self._audit(session, clock, requester, "cameo.likeness_used", cameo.id,
+                        grant=grant_id, samples=len(faces))  # fmt: skip
+        if not faces:
+            raise ConsentDeniedError(
+                f"cameo {grant.cameo_id} has no stored face pictures to render from; its owner "
+                "must enroll again",
+                code="consent.no_likeness",
+            )
+        return faces
+
     # ------------------------------------------------------------------ identification
 
     def match_embeddings(
@@ -1211,3 +1256,8 @@ class CameoRegistry:
                 "templates": n(TemplateRow),
                 "samples": n(SampleRow),
             }
+
+
+def _decode_jpeg(data: bytes) -> npt.NDArray[np.uint8]:
+    with Image.open(io.BytesIO(data)) as im:
+        return np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8))

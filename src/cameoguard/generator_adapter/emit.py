@@ -23,10 +23,12 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cameoguard.db import Base
 from cameoguard.errors import CameoguardError, OperationError
 from cameoguard.fsutil import sha256_file
 from cameoguard.media.probe import probe
@@ -49,6 +51,10 @@ from cameoguard.watermark.marker import Watermarker
 __all__ = ["EmitError", "EmitResult", "Emitter"]
 
 log = logging.getLogger(__name__)
+
+
+def _no_stage(_name: str) -> None:
+    return None
 
 
 class EmitError(OperationError):
@@ -87,14 +93,27 @@ class Emitter:
         backend: str,
         cameo_ids: tuple[str, ...] = (),
         consent_grant_ids: tuple[str, ...] = (),
+        also: Callable[[str], Sequence[Base]] | None = None,
+        on_stage: Callable[[str], None] | None = None,
+        generation: tuple[str, int] | None = None,
     ) -> EmitResult:
-        """Mark, sign, verify and record ``source`` (raw generated media) into ``dest``."""
+        """Mark, sign, verify and record ``source`` (raw generated media) into ``dest``.
+
+        ``also(generation_id)`` gives rows to insert in the ledger's transaction (the draft
+        row of the generation library). ``on_stage(name)`` is called as each stage starts
+        (``watermark``, ``fingerprint``, ``sign``, ``self_verify``, ``ledger``, ``publish``):
+        the pipeline times stages with it, and tests inject faults through it. ``generation``
+        is an id and payload already drawn from :meth:`Ledger.new_generation_id` (the pipeline
+        names its output file after it); by default a fresh one is drawn here.
+        """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+        stage = on_stage or _no_stage
         try:
             return self._emit(Path(source), dest, work, spec, requester, backend,
-                              cameo_ids, consent_grant_ids)  # fmt: skip
+                              cameo_ids, consent_grant_ids, also, stage,
+                              generation)  # fmt: skip
         except CameoguardError:
             raise
         except Exception as exc:  # fail closed on anything unexpected, with a clear message
@@ -115,12 +134,17 @@ class Emitter:
         backend: str,
         cameo_ids: tuple[str, ...],
         consent_grant_ids: tuple[str, ...],
+        also: Callable[[str], Sequence[Base]] | None,
+        stage: Callable[[str], None],
+        generation: tuple[str, int] | None,
     ) -> EmitResult:
+        stage("watermark")
         info = probe(source, self.limits)
-        generation_id, payload = self.ledger.new_generation_id()
+        generation_id, payload = generation or self.ledger.new_generation_id()
         suffix = dest.suffix or "." + info.type.extension
         marked = work / f"marked{suffix}"
         embedded = self.watermarker.embed_file(source, marked, payload, self.limits)
+        stage("fingerprint")
         prints = fingerprint_media(marked, self.limits)
         schemes = tuple(
             self.watermarker.audio_scheme.name
@@ -132,9 +156,11 @@ class Emitter:
             "c2pa.soft-binding", soft_binding_assertion(payload, self.watermarker.key_id, schemes)
         ).with_action(watermarked_action(schemes))
         signed = work / f"signed{suffix}"
+        stage("sign")
         sign_file(marked, signed, signed_spec, self.signer, limits=self.limits, trust=self.trust)
         signed_info = probe(signed, self.limits)
 
+        stage("self_verify")
         report = verify_file(signed, limits=self.limits, trust=self.trust, info=signed_info)
         if report.state not in (ProvenanceState.VALID, ProvenanceState.TRUSTED):
             raise EmitError(
@@ -172,13 +198,17 @@ class Emitter:
             consent_grant_ids=consent_grant_ids,
             **prints.ledger_fields(),
         )
-        recorded = self.ledger.record(entry)
+        stage("ledger")
+        recorded = self.ledger.record(entry, also=also(generation_id) if also else ())
         try:
+            stage("publish")
             os.chmod(signed, 0o644)
             os.replace(signed, dest)
-        except OSError as exc:
+        except BaseException as exc:  # the record exists: withdraw it whatever went wrong
             with contextlib.suppress(CameoguardError):
                 self.ledger.take_down(generation_id, f"output could not be published: {exc}")
+            if not isinstance(exc, Exception):
+                raise
             raise EmitError(
                 f"could not write {dest}: {exc}; the generation was withdrawn"
             ) from None

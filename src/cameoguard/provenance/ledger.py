@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -523,12 +523,14 @@ class Ledger:
             code="ledger.ids_exhausted",
         )
 
-    def record(self, entry: LedgerEntry) -> LedgerEntry:
+    def record(self, entry: LedgerEntry, *, also: Sequence[Base] = ()) -> LedgerEntry:
         """Insert ``entry`` with its frame hashes and cameo links, atomically; return it as stored.
 
-        Raises :class:`LedgerConflictError` when its id / payload is already recorded (the
-        existing entry is left untouched) and :class:`~cameoguard.errors.OperationError` when
-        the database refuses the row for another reason (nothing is written).
+        ``also`` are further rows inserted in the same transaction (the generation library's
+        draft row), so that either all of them are written or none. Raises
+        :class:`LedgerConflictError` when its id / payload is already recorded (the existing
+        entry is left untouched) and :class:`~cameoguard.errors.OperationError` when the
+        database refuses the row for another reason (nothing is written).
         """
         generation_id = entry.generation_id
         try:
@@ -537,6 +539,9 @@ class Ledger:
                 session.add(row)
                 session.flush()
                 stored = _entry_from_row(row)
+                if also:
+                    session.add_all(also)
+                    session.flush()
         except IntegrityError as error:
             raise self._refusal(entry, error) from error.orig
         log.info(
