@@ -10,7 +10,9 @@ the destination, and the destination appears (atomically) only after
    action) was signed into it,
 4. the signed file verified as ``valid`` or ``trusted`` and its watermark decoded back to the
    same payload,
-5. the ledger recorded the generation (hash, payload, fingerprints, manifest).
+5. the ledger recorded the generation (hash, payload, fingerprints, manifest); the file is
+   moved into place inside that transaction, so there is no record without the file and no
+   file without the record.
 
 Any failure raises and leaves nothing at the destination; nothing unmarked, unsigned or
 unrecorded is ever returned. The pipeline of issue 5 (consent, backends, face scan) calls this.
@@ -199,18 +201,25 @@ class Emitter:
             **prints.ledger_fields(),
         )
         stage("ledger")
-        recorded = self.ledger.record(entry, also=also(generation_id) if also else ())
-        try:
+        placed = False
+
+        def publish() -> None:  # inside the ledger transaction: no record without the file
+            nonlocal placed
             stage("publish")
             os.chmod(signed, 0o644)
             os.replace(signed, dest)
-        except BaseException as exc:  # the record exists: withdraw it whatever went wrong
-            with contextlib.suppress(CameoguardError):
-                self.ledger.take_down(generation_id, f"output could not be published: {exc}")
-            if not isinstance(exc, Exception):
-                raise
-            raise EmitError(
-                f"could not write {dest}: {exc}; the generation was withdrawn"
-            ) from None
+            placed = True
+
+        try:
+            recorded = self.ledger.record(
+                entry, also=also(generation_id) if also else (), before_commit=publish
+            )
+        except BaseException as exc:
+            if placed:  # the commit itself failed after the file was moved: take it back
+                with contextlib.suppress(OSError):
+                    dest.unlink()
+            if isinstance(exc, OSError):
+                raise EmitError(f"could not write {dest}: {exc}; nothing was recorded") from None
+            raise
         log.info("emitted %s (%s, %s)", generation_id, signed_info.kind.value, backend)
         return EmitResult(dest, generation_id, payload, digest, recorded, embedded.tracks)

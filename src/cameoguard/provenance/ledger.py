@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -523,11 +523,19 @@ class Ledger:
             code="ledger.ids_exhausted",
         )
 
-    def record(self, entry: LedgerEntry, *, also: Sequence[Base] = ()) -> LedgerEntry:
+    def record(
+        self,
+        entry: LedgerEntry,
+        *,
+        also: Sequence[Base] = (),
+        before_commit: Callable[[], None] | None = None,
+    ) -> LedgerEntry:
         """Insert ``entry`` with its frame hashes and cameo links, atomically; return it as stored.
 
         ``also`` are further rows inserted in the same transaction (the generation library's
-        draft row), so that either all of them are written or none. Raises
+        draft row), so that either all of them are written or none. ``before_commit`` runs
+        after every row was accepted and before the commit (the emitter moves the output into
+        place there); if it raises, nothing is recorded. Raises
         :class:`LedgerConflictError` when its id / payload is already recorded (the existing
         entry is left untouched) and :class:`~cameoguard.errors.OperationError` when the
         database refuses the row for another reason (nothing is written).
@@ -542,6 +550,8 @@ class Ledger:
                 if also:
                     session.add_all(also)
                     session.flush()
+                if before_commit is not None:
+                    before_commit()
         except IntegrityError as error:
             raise self._refusal(entry, error) from error.orig
         log.info(
