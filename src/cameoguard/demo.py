@@ -50,7 +50,7 @@ from cameoguard.settings import Settings
 from cameoguard.watermark.keys import load_or_create_watermark_key
 from cameoguard.watermark.marker import Watermarker
 
-__all__ = ["main", "make_sample_image", "make_sample_video_frames", "make_tone"]
+__all__ = ["main", "make_sample_image", "make_sample_video_frames", "make_tone", "make_voice"]
 
 Image = npt.NDArray[np.uint8]
 
@@ -101,6 +101,31 @@ def make_tone(seconds: float, sample_rate: int = 48_000) -> AudioClip:
     left = (0.4 * chord * envelope).astype(np.float32)
     right = (0.4 * chord * envelope[::-1]).astype(np.float32)
     return AudioClip(np.stack([left, right]), sample_rate)
+
+
+def make_voice(seconds: float, sample_rate: int = 48_000, seed: int = 3) -> AudioClip:
+    """Speech-like sound made here: a buzzing voice with vowel formants, in syllables.
+
+    Broadband like real speech (a pure tone is too sparse to carry the audio watermark).
+    """
+    from scipy.signal import butter, sosfilt
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sample_rate)
+    t = np.arange(n, dtype=np.float64) / sample_rate
+    pitch = 135.0 + 25.0 * np.sin(2 * np.pi * 0.7 * t) + 10.0 * np.sin(2 * np.pi * 2.3 * t)
+    phase = np.cumsum(2 * np.pi * pitch / sample_rate)
+    source = 0.7 * (2.0 * ((phase / (2 * np.pi)) % 1.0) - 1.0) + 0.3 * rng.normal(0, 1, n)
+    voice = np.zeros(n)
+    for low, high, gain in ((300.0, 900.0, 1.0), (1000.0, 2400.0, 0.6), (2500.0, 4000.0, 0.3)):
+        voice += gain * sosfilt(butter(2, (low, high), "bandpass", fs=sample_rate, output="sos"),
+                                source)  # fmt: skip
+    syllables = np.clip(np.sin(2 * np.pi * 3.1 * t + 0.6 * np.sin(2 * np.pi * 0.4 * t)), 0, 1)
+    pauses = (np.sin(2 * np.pi * 0.35 * t) > -0.8).astype(np.float64)
+    voice *= syllables**0.7 * pauses
+    voice = 0.3 * voice / max(float(np.abs(voice).max()), 1e-9)
+    mono = voice.astype(np.float32)
+    return AudioClip(np.stack([mono, mono]), sample_rate)
 
 
 def _tamper_pixels(signed: Path, tampered: Path) -> None:

@@ -49,6 +49,7 @@ from cameoguard.provenance.softbinding import (
 from cameoguard.provenance.trust import TrustPolicy
 from cameoguard.provenance.verify import read_manifest_json, verify_file
 from cameoguard.watermark.marker import Watermarker
+from cameoguard.watermark.visible import VisibleBadge
 
 __all__ = ["EmitError", "EmitResult", "Emitter"]
 
@@ -84,6 +85,8 @@ class Emitter:
     ledger: Ledger
     limits: Limits
     trust: TrustPolicy | None = None
+    #: Also draw a visible "AI-generated" badge on pictures, in the same pass as the watermark.
+    badge: VisibleBadge | None = None
 
     def emit(
         self,
@@ -145,7 +148,8 @@ class Emitter:
         generation_id, payload = generation or self.ledger.new_generation_id()
         suffix = dest.suffix or "." + info.type.extension
         marked = work / f"marked{suffix}"
-        embedded = self.watermarker.embed_file(source, marked, payload, self.limits)
+        embedded = self.watermarker.embed_file(source, marked, payload, self.limits,
+                                               badge=self.badge)  # fmt: skip
         stage("fingerprint")
         prints = fingerprint_media(marked, self.limits)
         schemes = tuple(

@@ -1,6 +1,6 @@
 """The generation pipeline: the only public way to generate, and it fails closed.
 
-    request -> validate -> authorize -> generate -> scan faces -> [badge] -> watermark
+    request -> validate -> authorize -> generate -> scan faces -> watermark (+ badge)
             -> fingerprint -> sign -> self-verify -> ledger (+ draft) -> publish -> result
 
 1. **validate**: the backend exists; the prompt is text of a sane length; the target or remix
@@ -86,13 +86,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Every stage, in order (``badge`` runs only when the visible badge is on).
+#: Every stage, in order.
 STAGES = (
     "validate",
     "authorize",
     "generate",
     "scan",
-    "badge",
     "watermark",
     "fingerprint",
     "sign",
@@ -209,7 +208,6 @@ class GenerationPipeline:
         self.scan_policy = ScanPolicy(
             settings.generation_unmatched_faces, settings.generation_scan_frames
         )
-        self.badge = VisibleBadge() if settings.generation_visible_badge else None
         self._backends: dict[str, Backend] = dict(backends or {})
 
     @classmethod
@@ -235,7 +233,12 @@ class GenerationPipeline:
             pipeline = cls(
                 registry=registry,
                 emitter=Emitter(
-                    watermarker, signer, ledger, limits, TrustPolicy.from_settings(settings)
+                    watermarker,
+                    signer,
+                    ledger,
+                    limits,
+                    TrustPolicy.from_settings(settings),
+                    VisibleBadge() if settings.generation_visible_badge else None,
                 ),
                 library=GenerationLibrary(sessions, settings.data_dir / "generations", ledger),
                 resolver=Resolver(ledger, watermarker, limits),
@@ -336,9 +339,6 @@ class GenerationPipeline:
                 "ask the person for consent to use their cameo, or use a target without them"
             )
         source = raw.path
-        if self.badge is not None and raw_info.kind is not MediaKind.AUDIO:
-            clock.enter("badge")
-            source = self._draw_badge(raw.path, raw_info, work)
         _check_cancelled(cancel)
 
         spec = self._manifest(request, checked, raw, scan, grants, cameo_ids, parent_cameos)
@@ -500,21 +500,6 @@ class GenerationPipeline:
                 code="generation.backend_output",
             )
         return info
-
-    def _draw_badge(self, path: Path, info: MediaInfo, work: Path) -> Path:
-        from cameoguard.media import load_image, save_image
-        from cameoguard.media.video import iter_frames, read_audio, write_video
-
-        badge = self.badge
-        assert badge is not None
-        if info.kind is MediaKind.IMAGE:
-            return save_image(
-                badge.draw(load_image(path, self.limits)), work / f"badge{path.suffix}"
-            )
-        fps = info.fps or 30.0
-        frames = (badge.draw(f.rgb, f.pts_s) for f in iter_frames(path, self.limits))
-        return write_video(work / "badge.mp4", frames, fps, read_audio(path, self.limits),
-                           crf=16, preset="veryfast")  # fmt: skip
 
     def _manifest(
         self,

@@ -26,6 +26,8 @@ __all__ = [
 
 LIKENESS_LABEL = "org.cameoguard.likeness-consent"
 VERSION = 1
+#: Grant scope fields that may travel in a public manifest (the requester's account may not).
+PUBLIC_SCOPE_KEYS = ("use", "tier", "owner_is_requester", "prompt_sha256", "restrictions_checked")
 
 
 def status_url(public_url: str, grant_id: str) -> str:
@@ -47,7 +49,7 @@ class CameoConsent:
             "cameo_id": self.cameo_id,
             "grant_id": self.grant_id,
             "role": self.role,
-            "scope": dict(self.scope),
+            "scope": {k: self.scope[k] for k in PUBLIC_SCOPE_KEYS if k in self.scope},
             "expires_at": self.expires_at,
             "status_url": self.status_url,
         }
