@@ -1,5 +1,6 @@
 """``cameoguard`` entry point: ``keys init``, ``db upgrade|status``, ``sign``, ``verify``,
-``watermark embed|detect``, ``resolve``, ``cameo ...`` and ``audit verify|log``.
+``watermark embed|detect``, ``resolve``, ``cameo ...``, ``audit verify|log``, ``generate`` and
+``generations list|show|publish|delete|export``.
 
 Exit codes (:class:`ExitCode`): 0 ok, 1 the operation found problems (an invalid manifest, a
 failed signing), 2 bad input or configuration. Errors print one clear line, never a traceback.
@@ -118,9 +119,10 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--require-trusted", action="store_true",
                         help="exit 1 unless every file is signed by a trusted signer")  # fmt: skip
 
-    from cameoguard.cli.cameo import add_parsers
+    from cameoguard.cli import cameo, generate
 
-    add_parsers(sub)
+    cameo.add_parsers(sub)
+    generate.add_parsers(sub)
     return parser
 
 
@@ -383,6 +385,18 @@ def _cmd_cameo(args: argparse.Namespace, console: Console) -> ExitCode:
     return ExitCode(run_cameo(args, console, _settings(args)))
 
 
+def _cmd_generate(args: argparse.Namespace, console: Console) -> ExitCode:
+    from cameoguard.cli.generate import run_generate
+
+    return ExitCode(run_generate(args, console, _settings(args)))
+
+
+def _cmd_generations(args: argparse.Namespace, console: Console) -> ExitCode:
+    from cameoguard.cli.generate import run_generations
+
+    return ExitCode(run_generations(args, console, _settings(args)))
+
+
 def _cmd_audit(args: argparse.Namespace, console: Console) -> ExitCode:
     from cameoguard.cli.cameo import run_audit
 
@@ -397,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "keys": _cmd_keys_init, "db": _cmd_db, "sign": _cmd_sign, "verify": _cmd_verify,
         "watermark": _cmd_watermark, "resolve": _cmd_resolve, "cameo": _cmd_cameo,
-        "audit": _cmd_audit,
+        "audit": _cmd_audit, "generate": _cmd_generate, "generations": _cmd_generations,
     }  # fmt: skip
     try:
         return int(handlers[args.command](args, console))

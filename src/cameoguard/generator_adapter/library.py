@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,7 @@ from cameoguard.consent.models import CameoRow
 from cameoguard.consent.values import Actor
 from cameoguard.db import Base, UTCDateTime
 from cameoguard.errors import BadInputError, NotFoundError, PermissionDeniedError
+from cameoguard.fsutil import atomic_output
 from cameoguard.provenance.ledger import Ledger, LedgerCameoLink, LedgerGeneration
 
 __all__ = ["Generation", "GenerationLibrary", "GenerationRow", "GenerationStatus"]
@@ -263,6 +265,18 @@ class GenerationLibrary:
                 )
             query = query.order_by(GenerationRow.created_at.desc(), GenerationRow.id).limit(limit)
             return [self._value(session, row) for row in session.scalars(query)]
+
+    def export(self, generation_id: str, actor: Actor, dest: Path) -> Path:
+        """Copy a generation the actor may see to ``dest`` (atomically, byte for byte)."""
+        generation = self.get(generation_id, actor)
+        if generation.path is None or not generation.path.is_file():
+            raise BadInputError(
+                f"generation {generation.id} has no stored file (it is {generation.status.value})",
+                code="generation.no_file",
+            )
+        with atomic_output(dest) as tmp:
+            shutil.copyfile(generation.path, tmp)
+        return Path(dest)
 
     # ------------------------------------------------------------------ changes
 
