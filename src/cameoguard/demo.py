@@ -16,7 +16,12 @@
    refuse the same photo sent three times and the same face for another account, identify a
    re-compressed copy, authorize, permit, revoke (refused at once, grant status revoked),
    verify the audit chain, delete (the face is no longer recognised);
-8. print a table and exit 1 unless every outcome is the expected one.
+8. generation (:mod:`cameoguard.demo_generation`): enroll a cameo, approve another account,
+   render the cameo into a target video with sound (cameo_composite backend, through the
+   whole fail-closed pipeline), verify it (trusted, AI-generated, consent listed, watermark),
+   strip and re-encode it and resolve it back, revoke, and see a new generation and a remix
+   refused;
+9. print a table and exit 1 unless every outcome is the expected one.
 """
 
 from __future__ import annotations
@@ -378,9 +383,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     console.rule("7. consent: enroll, identify, authorize, revoke, audit, delete")
     rows.extend(_consent(console, out, settings, engine, ledger))
+
+    console.rule("8. generate a consented face-swap video, strip it, resolve it, revoke")
+    from cameoguard.demo_generation import generation_step
+
+    rows.extend(generation_step(console, out, settings, engine))
     engine.dispose()
 
-    console.rule("8. outcome")
+    console.rule("9. outcome")
     table = Table("file", "expected", "got", "details", "ok")
     ok = True
     for name, expected_text, got_text, details, good in rows:
