@@ -37,10 +37,12 @@ from cameoguard.generator_adapter.backends.base import (
 from cameoguard.generator_adapter.backends.http import (
     Backoff,
     HttpBackend,
-    OpenAIVideosProvider,
-    Provider,
     RetryPolicy,
     _retry_after,
+)
+from cameoguard.generator_adapter.backends.providers import (
+    OpenAIVideosProvider,
+    Provider,
     available_providers,
     create_provider,
     register_provider,
