@@ -40,6 +40,7 @@ from rich.table import Table
 
 from cameoguard import db
 from cameoguard.cli.render import render_report
+from cameoguard.errors import CameoguardError
 from cameoguard.generator_adapter.emit import Emitter
 from cameoguard.media import AudioClip, Limits, load_image, save_image, write_video
 from cameoguard.media.video import iter_frames
@@ -387,7 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     console.rule("8. generate a consented face-swap video, strip it, resolve it, revoke")
     from cameoguard.demo_generation import generation_step
 
-    rows.extend(generation_step(console, out, settings, engine))
+    try:
+        rows.extend(generation_step(console, out, settings, engine))
+    except CameoguardError as error:  # report it as a failed outcome, never a traceback
+        console.print(f"[red]generation failed:[/red] {error.message}")
+        rows.append(("generation", "a signed composite video", error.code, error.message, False))
     engine.dispose()
 
     console.rule("9. outcome")

@@ -59,11 +59,22 @@ def make_target_video(
     seconds: float = 4.0,
     fps: int = 25,
     size: tuple[int, int] = (640, 480),
+    face: tuple[float, float, float, float] | None = None,
 ) -> Path:
-    """A slow zoom and pan over ``picture`` with a synthetic voice: a target to render into."""
+    """A slow zoom and pan over ``picture`` (around ``face``, a box) with a synthetic voice."""
     from cameoguard.demo import make_voice
 
     width, height = size
+    if face is not None:  # frame the face: a 4:3 window about 3 face heights tall
+        x0, y0, x1, y1 = face
+        win_h = min(picture.shape[0], 3.0 * (y1 - y0))
+        win_w = min(picture.shape[1], win_h * width / height)
+        cx = min(max((x0 + x1) / 2, win_w / 2), picture.shape[1] - win_w / 2)
+        cy = min(max((y0 + y1) / 2, win_h / 2), picture.shape[0] - win_h / 2)
+        left, top = round(cx - win_w / 2), round(cy - win_h / 2)
+        picture = np.ascontiguousarray(
+            picture[top : top + round(win_h), left : left + round(win_w)]
+        )
     h, w = picture.shape[:2]
     scale = max(width / w, height / h) * 1.15
     frames: list[Image] = []
@@ -86,12 +97,14 @@ def generation_step(console: Console, out: Path, settings: Settings, engine: Any
 
     rows: list[Row] = []
     photos, target_picture, where = _people(out)
-    target = make_target_video(target_picture, out / "target.mp4")
     limits = Limits.from_settings(settings)
     trust = TrustPolicy.from_settings(settings)
     alice, bob = Actor("alice"), Actor("bob")
     with GenerationPipeline.from_settings(settings, engine) as pipeline:
         registry = pipeline.registry
+        faces = registry.detector.detect(target_picture)
+        target = make_target_video(target_picture, out / "target.mp4",
+                                   face=faces[0].box if faces else None)  # fmt: skip
         cameo = _enroll(registry, photos, limits)
         registry.set_permissions(cameo, tier="approved", approve=["bob"], actor=alice)
         console.print(f"alice enrolled {cameo} ({where}) and approved bob")
