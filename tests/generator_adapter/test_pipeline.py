@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ from cameoguard.provenance.likeness import LIKENESS_LABEL, read_likeness
 from cameoguard.provenance.report import ProvenanceState
 from cameoguard.provenance.verify import verify_file
 from cameoguard.settings import Settings
+from tests.postgres import fresh_schema_url
 
 from .conftest import LIMITS, enroll_astronaut, make_pipeline
 
@@ -316,3 +318,37 @@ def test_video_with_audio_keeps_both_and_scans_frames(
     assert set(result.watermark_tracks) == {"video", "audio"}
     assert result.face_scan.frames_sampled > 1
     assert result.face_scan.cameos_seen()[cameo.id] >= result.face_scan.frames_sampled // 2
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    yield from fresh_schema_url()
+
+
+def test_generation_and_owner_views_on_postgresql(
+    settings: Settings, embedder: object, detector: object, astronaut_png: Path, postgres_url: str
+) -> None:
+    on_pg = settings.model_copy(update={"database_url": postgres_url})
+    pipeline = make_pipeline(on_pg, embedder, detector)  # type: ignore[arg-type]
+    try:
+        cameo = enroll_astronaut(pipeline.registry)
+        pipeline.registry.set_permissions(cameo.id, tier="everyone", actor=ALICE)
+        gen = pipeline.generate(request(astronaut_png, cameo.id, requester="bob")).generation
+        assert [g.id for g in pipeline.library.visible(ALICE)] == [gen.id]
+        assert pipeline.library.visible(EVE) == []
+        with pytest.raises(CameoguardError, match="injected fault"):
+            pipeline.generate(request(astronaut_png, cameo.id, requester="bob"),
+                              on_stage=_fail_at("publish"))  # fmt: skip
+        assert pipeline.emitter.ledger.count() == 1
+        assert pipeline.library.delete(gen.id, ALICE).status is GenerationStatus.DELETED
+    finally:
+        pipeline.emitter.signer.close()
+        pipeline.registry.engine.dispose()
+
+
+def _fail_at(stage: str) -> Callable[[str], None]:
+    def hook(name: str) -> None:
+        if name == stage:
+            raise RuntimeError(f"injected fault at {name}")
+
+    return hook
