@@ -352,3 +352,29 @@ def _fail_at(stage: str) -> Callable[[str], None]:
             raise RuntimeError(f"injected fault at {name}")
 
     return hook
+
+
+def test_remote_http_backend_output_goes_through_every_stage(
+    settings: Settings, embedder: object, detector: object
+) -> None:
+    from cameoguard.generator_adapter.backends.http import Backoff, HttpBackend, RetryPolicy
+
+    from .videos_api_server import Behaviour, VideosApiServer
+
+    fast = Backoff(0.01, 1.5, 0.05, 0.0)
+    with VideosApiServer(Behaviour(polls_before_complete=1)) as server:
+        remote = HttpBackend(server.url, poll=fast, retry=RetryPolicy(max_retries=2, backoff=fast))
+        pipeline = make_pipeline(settings, embedder, detector, {"http": remote})  # type: ignore[arg-type]
+        result = pipeline.generate(
+            GenerationRequest(
+                "bob", "http", "a gradient", options={"seconds": 4, "size": "256x256"}
+            )
+        )
+    gen = result.generation
+    assert gen.path is not None and gen.backend == "http" and gen.cameo_ids == ()
+    report = verify_file(gen.path, limits=LIMITS, trust=pipeline.emitter.trust)
+    assert report.state is ProvenanceState.TRUSTED
+    assert result.backend_details["remote_id"].startswith("video_")
+    assert "video" in result.watermark_tracks
+    likeness = read_likeness(pipeline.emitter.ledger.get(gen.id).manifest_json)  # type: ignore[union-attr]
+    assert likeness is not None and likeness["cameos"] == []
