@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 from cameoguard.provenance.keys import DevCAPaths, init_dev_ca
 from cameoguard.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from cameoguard.consent.embedders.dlib_resnet import DlibResnetEmbedder
+    from cameoguard.consent.faces import FaceDetector
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -71,6 +76,24 @@ def sample_media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         out[fmt] = root / f"sample.{fmt}"
         write_audio(make_tone(2.0, 44_100), out[fmt])
     return out
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Iterator[DlibResnetEmbedder]:
+    """dlib's face embedder, loaded once for the whole run."""
+    from cameoguard.consent.embedders.dlib_resnet import DlibResnetEmbedder
+
+    with DlibResnetEmbedder() as model:
+        yield model
+
+
+@pytest.fixture(scope="session")
+def detector() -> Iterator[FaceDetector]:
+    """The MTCNN face detector, loaded once for the whole run."""
+    from cameoguard.consent.faces import FaceDetector
+
+    with FaceDetector() as model:
+        yield model
 
 
 @pytest.fixture

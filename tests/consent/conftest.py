@@ -24,18 +24,6 @@ from cameoguard.provenance.ledger import Ledger
 LIMITS = Limits(512 << 20, 80_000_000, 300.0, 600.0)
 
 
-@pytest.fixture(scope="session")
-def embedder() -> Iterator[DlibResnetEmbedder]:
-    with DlibResnetEmbedder() as model:
-        yield model
-
-
-@pytest.fixture(scope="session")
-def detector() -> Iterator[FaceDetector]:
-    with FaceDetector() as model:
-        yield model
-
-
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
     engine = db.create_engine_for(f"sqlite:///{tmp_path / 'registry.db'}")

@@ -37,16 +37,10 @@ from cameoguard.settings import Settings
 from cameoguard.watermark.keys import load_or_create_watermark_key
 from cameoguard.watermark.marker import Watermarker
 from cameoguard.watermark.visible import VisibleBadge
+from tests.consent.conftest import astronaut
 
 LIMITS = Limits(512 << 20, 80_000_000, 300.0, 600.0)
 Image = npt.NDArray[np.uint8]
-
-
-def astronaut() -> Image:
-    """Eileen Collins' NASA portrait (public domain), shipped inside scikit-image."""
-    import skimage.data
-
-    return np.ascontiguousarray(skimage.data.astronaut())
 
 
 class CopyTarget(Backend):
@@ -72,18 +66,6 @@ class CopyTarget(Backend):
             fps = float(request.options.get("fps", 12))
             path = request.write_video(frames, fps, info_audio)
         return RawMedia(path, request.kind, "copy", "1", {"copied": request.target.name})
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Iterator[DlibResnetEmbedder]:
-    with DlibResnetEmbedder() as model:
-        yield model
-
-
-@pytest.fixture(scope="session")
-def detector() -> Iterator[FaceDetector]:
-    with FaceDetector() as model:
-        yield model
 
 
 @pytest.fixture(scope="session")
