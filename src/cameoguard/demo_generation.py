@@ -116,6 +116,8 @@ def generation_step(console: Console, out: Path, settings: Settings, engine: Any
         output = pipeline.library.export(gen.id, bob, out / "composite.mp4")
         timings = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
         console.print(f"bob generated {gen.id}: {output.name} ({timings})")
+        for skipped in result.watermark_skipped:
+            console.print(f"[yellow]not marked:[/yellow] {skipped}")
         report = verify_file(output, limits=limits, trust=trust)
         manifest = read_manifest_json(output, "video/mp4", trust) or "{}"
         likeness = read_likeness(manifest) or {}

@@ -74,6 +74,8 @@ class EmitResult:
     sha256: str
     entry: LedgerEntry
     watermark_tracks: tuple[str, ...]
+    #: tracks left unmarked, with why (a silent or too-short sound track)
+    watermark_skipped: tuple[str, ...] = ()
 
 
 @dataclass
@@ -226,4 +228,5 @@ class Emitter:
                 raise EmitError(f"could not write {dest}: {exc}; nothing was recorded") from None
             raise
         log.info("emitted %s (%s, %s)", generation_id, signed_info.kind.value, backend)
-        return EmitResult(dest, generation_id, payload, digest, recorded, embedded.tracks)
+        return EmitResult(dest, generation_id, payload, digest, recorded, embedded.tracks,
+                          embedded.skipped)  # fmt: skip

@@ -130,6 +130,7 @@ class GenerationResult:
     backend_details: Mapping[str, Any]
     grants: tuple[str, ...]
     watermark_tracks: tuple[str, ...]
+    watermark_skipped: tuple[str, ...] = ()
 
     @property
     def generation_id(self) -> str:
@@ -151,6 +152,7 @@ class GenerationResult:
             "backend": dict(self.backend_details),
             "grants": list(self.grants),
             "watermark_tracks": list(self.watermark_tracks),
+            "watermark_skipped": list(self.watermark_skipped),
         }
 
 
@@ -577,6 +579,7 @@ class GenerationPipeline:
             dict(raw.details),
             tuple(g.grant_id for g in grants.values()),
             emitted.watermark_tracks,
+            emitted.watermark_skipped,
         )
 
     # ------------------------------------------------------------------ drafts
