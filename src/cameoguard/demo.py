@@ -112,7 +112,8 @@ def make_tone(seconds: float, sample_rate: int = 48_000) -> AudioClip:
 def make_voice(seconds: float, sample_rate: int = 48_000, seed: int = 3) -> AudioClip:
     """Speech-like sound made here: a buzzing voice with vowel formants, in syllables.
 
-    Broadband like real speech (a pure tone is too sparse to carry the audio watermark).
+    Broadband like real speech, never silent for long (a pure tone, or sound that is silent half
+    the time, is too sparse to carry the audio watermark under every key).
     """
     from scipy.signal import butter, sosfilt
 
@@ -127,8 +128,8 @@ def make_voice(seconds: float, sample_rate: int = 48_000, seed: int = 3) -> Audi
         voice += gain * sosfilt(butter(2, (low, high), "bandpass", fs=sample_rate, output="sos"),
                                 source)  # fmt: skip
     syllables = np.clip(np.sin(2 * np.pi * 3.1 * t + 0.6 * np.sin(2 * np.pi * 0.4 * t)), 0, 1)
-    pauses = (np.sin(2 * np.pi * 0.35 * t) > -0.8).astype(np.float64)
-    voice *= syllables**0.7 * pauses
+    pauses = (np.sin(2 * np.pi * 0.35 * t) > -0.9).astype(np.float64)
+    voice *= (0.3 + 0.7 * syllables**0.7) * (0.4 + 0.6 * pauses)
     voice = 0.3 * voice / max(float(np.abs(voice).max()), 1e-9)
     mono = voice.astype(np.float32)
     return AudioClip(np.stack([mono, mono]), sample_rate)
