@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     http_backend_timeout_s: float = Field(
         default=900.0, gt=0, description="Longest wait for one remote generation, end to end."
     )
+    mesonet_weights: Path | None = Field(
+        default=None, description="Folder with the published MesoNet .h5 weights (Apache-2.0)."
+    )
     diffusers_model_path: Path | None = Field(
         default=None, description="Local diffusers pipeline folder for the diffusers backend."
     )
@@ -157,6 +160,7 @@ class Settings(BaseSettings):
             "watermark_key_file",
             "facenet_checkpoint",
             "diffusers_model_path",
+            "mesonet_weights",
         ):
             value = getattr(self, name)
             if isinstance(value, Path):

@@ -1,7 +1,6 @@
-"""Passive detection of manipulated and generated media, and the fused verdict.
+"""Passive detection: detectors behind one contract (base), model cards, and the baselines.
 
-Will live here (issue 6): a registry of detectors with one scikit-learn-style contract
-(fit / predict_proba / save and load with a model card), calibration to honest probabilities,
-video aggregation over sampled frames, and fusion of provenance, watermark, ledger, consent and
-detector signals into one explained verdict.
+So far: the detector contract and registry (:mod:`.base`), model cards (:mod:`.card`) and the
+MesoNet baseline with its published weights (:mod:`.mesonet`). Still to come (issue 6): the
+spectral and face-CNN detectors, calibration, video aggregation and the fused verdict.
 """
