@@ -51,6 +51,9 @@ def test_generate_then_manage_drafts(tmp_path: Path, capsys: pytest.CaptureFixtu
                           "--json")  # fmt: skip
     (report,) = json.loads(stdout)
     assert code == 0 and report["state"] == "trusted"
+    assert report["authenticity"]["label"] == "made_by_this_deployment"
+    code, stdout, _ = cli(capsys, data, "verify", str(out), "--trust-anchors", str(anchors))
+    assert "verdict: made by this deployment" in stdout and f"generation {gen_id}" in stdout
 
     code, stdout, _ = cli(capsys, data, "generations", "list", "--as", "alice", "--json")
     assert [g["id"] for g in json.loads(stdout)] == [gen_id]

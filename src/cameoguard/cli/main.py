@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from cameoguard.provenance.ledger import Ledger
     from cameoguard.provenance.manifest import ManifestSpec
     from cameoguard.settings import Settings
+    from cameoguard.verification import VerificationResult
     from cameoguard.watermark.marker import Watermarker
 
 __all__ = ["ExitCode", "main"]
@@ -345,35 +346,47 @@ def _cmd_resolve(args: argparse.Namespace, console: Console) -> ExitCode:
     )
 
 
+def _render_authenticity(console: Console, result: VerificationResult) -> None:
+    report = result.authenticity
+    label = report.label.value.replace("_", " ")
+    console.print(f"[bold]verdict:[/bold] {label} (confidence {report.confidence:.2f})")
+    for item in report.evidence:
+        console.print(f"  - [{item.kind.value}] {escape(item.sentence)}")
+    for note in result.notes:
+        console.print(f"  [dim]note: {escape(note)}[/dim]")
+
+
 def _cmd_verify(args: argparse.Namespace, console: Console) -> ExitCode:
     from cameoguard.cli.render import render_report, reports_json
-    from cameoguard.media import Limits
     from cameoguard.provenance.report import ProvenanceState
-    from cameoguard.provenance.trust import TrustPolicy
-    from cameoguard.provenance.verify import verify_file
+    from cameoguard.verification import Verifier
 
     settings = _settings(args)
-    limits = Limits.from_settings(settings)
-    trust = TrustPolicy.from_settings(settings)
     outputs: list[dict[str, object]] = []
     code = ExitCode.OK
-    for path in args.files:
-        try:
-            report = verify_file(path, limits=limits, trust=trust)
-        except CameoguardError as exc:
-            code = max(code, _exit_for(exc))
-            outputs.append({"path": str(path), "error": {"code": exc.code, "message": exc.message}})
+    with Verifier.from_settings(settings) as verifier:
+        for path in args.files:
+            try:
+                result = verifier.verify(path)
+            except CameoguardError as exc:
+                code = max(code, _exit_for(exc))
+                outputs.append({"path": str(path),
+                                "error": {"code": exc.code, "message": exc.message}})  # fmt: skip
+                if not args.json:
+                    console.print(f"[red]error:[/red] {escape(str(path))}: {escape(exc.message)}")
+                continue
+            report = result.provenance
+            outputs.append({**report.model_dump(mode="json"),
+                            "authenticity": result.authenticity.to_dict(),
+                            "notes": list(result.notes)})  # fmt: skip
+            bad = report.state is ProvenanceState.INVALID or (
+                args.require_trusted and report.state is not ProvenanceState.TRUSTED
+            )
+            if bad:
+                code = max(code, ExitCode.PROBLEMS)
             if not args.json:
-                console.print(f"[red]error:[/red] {escape(str(path))}: {escape(exc.message)}")
-            continue
-        outputs.append(report.model_dump(mode="json"))
-        bad = report.state is ProvenanceState.INVALID or (
-            args.require_trusted and report.state is not ProvenanceState.TRUSTED
-        )
-        if bad:
-            code = max(code, ExitCode.PROBLEMS)
-        if not args.json:
-            render_report(console, report)
+                render_report(console, report)
+                _render_authenticity(console, result)
     if args.json:
         print(reports_json(outputs))
     return code
