@@ -12,7 +12,8 @@ samples into train/val/test parts in which no video or identity appears twice.
 * :mod:`.splits`: connected-component splits by a keyed hash, and the leakage check.
 
 Importing this package loads no loader module; :func:`load_dataset` does on first use.
-Still to come (issue 6): cached face-crop extraction and a synthetic builder of face-swapped
+:mod:`.crops` extracts face crops (cached by content hash). Still to come (issue 6): a
+synthetic builder of face-swapped
 samples from the cameo_composite backend.
 """
 
