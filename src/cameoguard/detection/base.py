@@ -132,7 +132,7 @@ def register_detector(name: str) -> Callable[[DetectorFactory], DetectorFactory]
 
 
 def _load_builtin() -> None:
-    from cameoguard.detection import mesonet, spectral  # noqa: F401
+    from cameoguard.detection import face_cnn, mesonet, spectral  # noqa: F401
 
 
 def available_detectors() -> list[str]:
