@@ -39,6 +39,17 @@ def test_spectral_trains_calibrates_and_reports(tree: Path, detector: FaceDetect
     assert m["auc"] > 0.95 and m["ece"] < 0.25 and 0.0 <= m["eer"] <= 0.2
     assert result.points.real <= result.points.manipulated
 
+    from cameoguard.detection.calibration import Calibrator
+    from cameoguard.detection.spectral import SpectralDetector
+    from cameoguard.detection.training import save_trained
+
+    card = save_trained(result, tree.parent / "spectral.npz", training_data="upsampled crops")
+    loaded = SpectralDetector.load(tree.parent / "spectral.npz")
+    assert loaded.card() == card and card.calibration and card.operating_points
+    calibrator = Calibrator.from_json(card.calibration)
+    probe = [np.asarray(_photos()[0][:128, :128])]
+    assert 0.0 < float(calibrator(loaded.fake_scores(probe))[0]) < 1.0
+
 
 def test_one_class_splits_are_refused(tree: Path, detector: FaceDetector) -> None:
     reals = [s for s in load_dataset("folder", tree).samples if s.label.target == 0]

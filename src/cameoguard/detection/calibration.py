@@ -102,7 +102,7 @@ class Calibrator:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "xs": list(self.xs), "ys": list(self.ys)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Calibrator:

@@ -46,6 +46,9 @@ class ModelCard:
     license: str = ""
     weights_sha256: str | None = None
     notes: str = ""
+    #: the fitted calibrator (:meth:`Calibrator.to_json`) and verdict thresholds, when trained here
+    calibration: dict[str, Any] | None = None
+    operating_points: dict[str, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

@@ -31,10 +31,11 @@ from cameoguard.detection.calibration import (
     expected_calibration_error,
     operating_points,
 )
+from cameoguard.detection.card import ModelCard
 from cameoguard.errors import BadInputError
 from cameoguard.media import Limits, load_image
 
-__all__ = ["TrainingResult", "metrics", "pictures_for", "train_detector"]
+__all__ = ["TrainingResult", "metrics", "pictures_for", "save_trained", "train_detector"]
 
 Image = npt.NDArray[np.uint8]
 
@@ -133,3 +134,23 @@ def train_detector(
     test_p = calibrator(detector.fake_scores(data["test"][0]))
     return TrainingResult(detector, calibrator, points, metrics(data["test"][1], test_p, points),
                           counts)  # fmt: skip
+
+
+def save_trained(result: TrainingResult, path: Path, *, training_data: str) -> ModelCard:
+    """Save the detector with a card holding its calibrator, operating points and metrics."""
+    detector = result.detector
+    save = getattr(detector, "save", None)
+    if save is None:
+        raise BadInputError(f"detector {detector.name} has no model file to save")
+    card = ModelCard(
+        name=detector.name,
+        version=str(getattr(detector, "VERSION", "1")),
+        input=detector.input_spec,
+        threshold=result.points.manipulated,
+        training_data=training_data,
+        metrics={"test": result.metrics, "counts": result.counts},
+        calibration=result.calibrator.to_json(),
+        operating_points=result.points.to_json(),
+    )
+    saved: ModelCard = save(Path(path), card)
+    return saved
