@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     http_backend_timeout_s: float = Field(
         default=900.0, gt=0, description="Longest wait for one remote generation, end to end."
     )
+    detector_model: Path | None = Field(
+        default=None,
+        description="A detector model trained and calibrated by `cameoguard detect train`.",
+    )
     mesonet_weights: Path | None = Field(
         default=None, description="Folder with the published MesoNet .h5 weights (Apache-2.0)."
     )
@@ -161,6 +165,7 @@ class Settings(BaseSettings):
             "facenet_checkpoint",
             "diffusers_model_path",
             "mesonet_weights",
+            "detector_model",
         ):
             value = getattr(self, name)
             if isinstance(value, Path):

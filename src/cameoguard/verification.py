@@ -30,6 +30,8 @@ from cameoguard.detection.fusion import (
     Signals,
     fuse,
 )
+from cameoguard.detection.scorer import CalibratedScorer
+from cameoguard.errors import CameoguardError
 from cameoguard.media import Limits, probe
 from cameoguard.media.types import MediaKind
 from cameoguard.provenance.ledger import Ledger, LedgerStatus
@@ -42,7 +44,7 @@ from cameoguard.settings import Settings
 
 __all__ = ["VerificationResult", "Verifier"]
 
-NO_DETECTOR = "no calibrated passive detector is installed yet"
+NO_DETECTOR = "no calibrated detector is configured: set CAMEOGUARD_DETECTOR_MODEL"
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Verifier:
     trust: TrustPolicy
     resolver: Resolver | None = None
     registry: CameoRegistry | None = None
+    scorer: CalibratedScorer | None = None
+    scorer_problem: str = NO_DETECTOR
 
     @classmethod
     @contextlib.contextmanager
@@ -88,8 +92,18 @@ class Verifier:
             key = load_watermark_key(settings.watermark_key_path)
             resolver = Resolver(ledger, Watermarker(key), limits)
         with CameoRegistry.from_settings(settings, engine, ledger=ledger) as registry:
+            scorer, problem = None, NO_DETECTOR
+            if settings.detector_model is not None:
+                try:
+                    scorer = CalibratedScorer.load(
+                        settings.detector_model, registry.detector, limits
+                    )
+                except CameoguardError as exc:
+                    problem = f"CAMEOGUARD_DETECTOR_MODEL could not be used: {exc.message}"
             try:
-                yield cls(limits, TrustPolicy.from_settings(settings), resolver, registry)
+                yield cls(
+                    limits, TrustPolicy.from_settings(settings), resolver, registry, scorer, problem
+                )
             finally:
                 engine.dispose()
 
@@ -110,18 +124,31 @@ class Verifier:
             manifest=self._manifest_signal(report, resolution),
             resolution=None if resolution is None else _resolution_signal(resolution),
             faces=self._face_signals(faces, consented),
-            detector=DetectorSignal(False, reason=NO_DETECTOR),
+            detector=self._detector_signal(path),
         )
         return VerificationResult(report, fuse(signals), resolution, faces, tuple(notes))
 
     # ------------------------------------------------------------------ signals
 
+    def _detector_signal(self, path: Path) -> DetectorSignal:
+        if self.scorer is None:
+            return DetectorSignal(False, reason=self.scorer_problem)
+        score = self.scorer.score(path)
+        if score.fake_probability is None:
+            return DetectorSignal(False, self.scorer.name, reason=score.note)
+        return DetectorSignal(
+            True, self.scorer.name, score.fake_probability, score.verdict, score.span
+        )
+
     @staticmethod
     def _manifest_signal(report: ProvenanceReport, resolution: Resolution | None) -> ManifestSignal:
         entry = None if resolution is None or not resolution.matched else resolution.entry
         same = entry is not None and bool(report.manifest_label)
-        ours = entry.generation_id if same and entry and report.manifest_label == (
-            entry.manifest_label) else None  # fmt: skip
+        ours = (
+            entry.generation_id
+            if same and entry and report.manifest_label == (entry.manifest_label)
+            else None
+        )
         signer = report.signer
         issuer = None if signer is None else (signer.organization or signer.common_name)
         source = report.ai_source_type or next(
