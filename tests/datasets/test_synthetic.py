@@ -149,3 +149,31 @@ def test_build_from_real_photos_and_a_video(
     assert not list(report.out_dir.rglob(".unmarked-*")) and not list(
         report.out_dir.rglob("*.part*")
     )
+
+
+def test_small_pictures_grow_and_each_target_gets_several_fakes(
+    shared_data: Path, detector: FaceDetector, tmp_path: Path
+) -> None:
+    root = shared_data / "faces/faceapi_js"
+    people = [Person(name, (root / name / f"{name}1.png",)) for name in ("bernadette", "penny")]
+    limits = Limits.from_settings(get_settings())
+    settings = SynthSettings(fakes_per_target=2)
+    report = build_composites(
+        people,
+        tmp_path / "s",
+        marker=Watermarker(WatermarkKey.generate()),
+        faces=detector,
+        limits=limits,
+        settings=settings,
+    )
+    assert (report.fake, report.real, report.skipped) == (4, 2, [])
+    dataset = load_dataset("csv", report.csv_path)
+    names = sorted(s.path.name for s in dataset if s.label.value == "FAKE")
+    assert names == [
+        "bernadette__bernadette1__from_penny.jpg",
+        "bernadette__bernadette1__from_penny_1.jpg",
+        "penny__penny1__from_bernadette.jpg",
+        "penny__penny1__from_bernadette_1.jpg",
+    ]
+    for sample in dataset:  # 150 px stills are scaled up alike on both sides of a pair
+        assert min(load_image(sample.path, limits).shape[:2]) >= 256

@@ -26,11 +26,12 @@ import csv
 import io
 import random
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -97,6 +98,8 @@ class SynthSettings:
     jpeg_quality: tuple[int, int] = (75, 95)
     crf: tuple[int, int] = (18, 28)
     video_seconds: float = 3.0
+    fakes_per_target: int = 1
+    min_side: int = 256
     seed: str = "cameoguard"
 
     def __post_init__(self) -> None:
@@ -110,6 +113,10 @@ class SynthSettings:
             raise BadInputError(f"jpeg_quality must be a range in 1..100, got {self.jpeg_quality}")
         if not 0 <= self.crf[0] <= self.crf[1] <= 51:
             raise BadInputError(f"crf must be a range in 0..51, got {self.crf}")
+        if not 1 <= self.fakes_per_target <= 16:
+            raise BadInputError(f"fakes_per_target must be in 1..16, got {self.fakes_per_target}")
+        if not 64 <= self.min_side <= 4096:
+            raise BadInputError(f"min_side must be in 64..4096, got {self.min_side}")
         if not self.video_seconds > 0:
             raise BadInputError(f"video_seconds must be positive, got {self.video_seconds}")
 
@@ -205,7 +212,7 @@ class _Builder:
                     pictures = [f.rgb for f in sample_frames(file, 3, self.limits)]
             except CameoguardError:
                 continue
-            crops = [c for p in pictures if (c := self._largest_face(p)) is not None]
+            crops = [c for p in pictures if (c := self._largest_face(self._grow(p))) is not None]
             source = find_source(crops, self.faces)
             if source is not None:
                 return source, file
@@ -234,12 +241,11 @@ class _Builder:
             fps=fps,
         )
 
-    def _row(self, rel: Path, label: str, media: str, cluster: str, **extra: str) -> None:
+    def _row(self, rel: Path, label: str, cluster: str, **extra: str) -> None:
         self.rows.append(
             {
                 "path": rel.as_posix(),
                 "label": label,
-                "media": media,
                 "group": cluster,
                 "method": METHOD if label == "fake" else "",
                 "dataset": "synthetic_composites",
@@ -247,111 +253,105 @@ class _Builder:
             }
         )
 
-    def image(
-        self,
-        target: Path,
-        person: Person,
-        source_person: Person,
-        source: Any,
-        cluster: str,
-        rng: random.Random,
-    ) -> bool:
-        from cameoguard.generator_adapter.backends.composite import FaceTracker
+    def _grow(self, rgb: Image) -> Image:
+        """Small pictures scaled up (both sides of a pair alike) so the watermark fits."""
+        short = min(rgb.shape[:2])
+        if short >= self.settings.min_side:
+            return rgb
+        scale = self.settings.min_side / short
+        h, w = (int(np.ceil(v * scale / 2) * 2) for v in rgb.shape[:2])
+        return np.asarray(cv2.resize(rgb, (w, h), interpolation=cv2.INTER_CUBIC), np.uint8)
 
-        rgb = load_image(target, self.limits)
-        swapper = self._swapper(source, rng, 25.0, video=False)
-        tracker = FaceTracker(self.faces, 1)
-        tracker.short_side = max(rgb.shape[:2])
-        (landmarks,), _ = tracker.update(rgb)
-        if landmarks is None:
-            return False
-        fake, _ = swapper.swap(rgb, landmarks)
-        quality = rng.randint(*self.settings.jpeg_quality)
-        stem = f"{person.identity}__{target.stem}"
-        common = {"identity": person.identity, "target_file": str(target), "quality": str(quality)}
-        for label, picture, name in (
-            ("fake", fake, f"{stem}__from_{source_person.identity}"),
-            ("real", rgb, stem),
-        ):
-            rel = Path(label) / cluster / f"{name}.jpg"
-            payload = new_payload()
-            save_image(self.marker.embed_image(picture, payload), self.out / rel, "JPEG", quality)
-            extra = dict(common, watermark=format_payload(payload))
-            if label == "fake":
-                extra.update(
-                    source_identity=source_person.identity,
-                    source_file=self.source_files.get(source_person.identity, ""),
-                    source_ids=f"{person.identity};{source_person.identity}",
-                    blend=swapper.blend,
-                    keep_shape=str(swapper.keep_shape),
-                )
-            else:
-                extra.update(source_ids=person.identity)
-            self._row(rel, label, "image", cluster, **extra)
-        return True
-
-    def _frames(self, target: Path) -> Iterator[tuple[Image, float]]:
+    def _pictures(self, target: Path) -> tuple[list[Image], float]:
+        if media_from_suffix(target) == "image":
+            return [self._grow(load_image(target, self.limits))], 25.0
+        fps = probe(target, self.limits).fps or 25.0
+        frames = []
         for frame in iter_frames(target, self.limits):
             if frame.pts_s is not None and frame.pts_s >= self.settings.video_seconds:
-                return
+                break
             h, w = frame.height - frame.height % 2, frame.width - frame.width % 2
-            yield np.ascontiguousarray(frame.rgb[:h, :w]), frame.pts_s or 0.0
+            frames.append(self._grow(np.ascontiguousarray(frame.rgb[:h, :w])))
+        return frames, fps
 
-    def video(
-        self,
-        target: Path,
-        person: Person,
-        source_person: Person,
-        source: Any,
-        cluster: str,
-        rng: random.Random,
-    ) -> bool:
+    def _swap(self, pictures: Sequence[Image], swapper: Any) -> tuple[list[Image], int]:
         from cameoguard.generator_adapter.backends.composite import FaceTracker
 
-        info = probe(target, self.limits)
-        fps = info.fps or 25.0
-        swapper = self._swapper(source, rng, fps, video=True)
         tracker = FaceTracker(self.faces, 1)
-        originals: list[Image] = []
-        fakes: list[Image] = []
-        swapped = 0
-        for rgb, _ in self._frames(target):
+        if len(pictures) == 1:
+            tracker.short_side = max(pictures[0].shape[:2])  # a still: detect at full size
+        out, swapped = [], 0
+        for rgb in pictures:
             (landmarks,), (fresh,) = tracker.update(rgb)
             if landmarks is None or fresh:
                 swapper.reset()
-            out = rgb
             if landmarks is not None:
-                out, _ = swapper.swap(rgb, landmarks)
+                rgb, _ = swapper.swap(rgb, landmarks)
                 swapped += 1
-            originals.append(rgb)
-            fakes.append(out)
-        if swapped < max(1, len(fakes) // 2):
-            return False
-        crf = rng.randint(*self.settings.crf)
-        stem = f"{person.identity}__{target.stem}"
-        common = {"identity": person.identity, "target_file": str(target), "quality": f"crf{crf}"}
-        for label, frames, name in (
-            ("fake", fakes, f"{stem}__from_{source_person.identity}"),
-            ("real", originals, stem),
-        ):
-            rel = Path(label) / cluster / f"{name}.mp4"
-            payload = new_payload()
+            out.append(rgb)
+        return out, swapped
+
+    def _write(self, rel: Path, pictures: Sequence[Image], fps: float, quality: int) -> str:
+        payload = new_payload()
+        if rel.suffix == ".jpg":
+            marked = self.marker.embed_image(pictures[0], payload)
+            save_image(marked, self.out / rel, "JPEG", quality)
+        else:
             with tempfile.TemporaryDirectory(dir=self.out, prefix=".unmarked-") as scratch:
-                unmarked = write_video(Path(scratch) / "clip.mp4", frames, fps, crf=crf)
-                self.marker.embed_file(unmarked, self.out / rel, payload, self.limits, crf=crf)
-            extra = dict(common, watermark=format_payload(payload))
-            if label == "fake":
-                extra.update(
-                    source_identity=source_person.identity,
-                    source_file=self.source_files.get(source_person.identity, ""),
-                    source_ids=f"{person.identity};{source_person.identity}",
-                    blend=swapper.blend,
-                    keep_shape=str(swapper.keep_shape),
-                )
-            else:
-                extra.update(source_ids=person.identity)
-            self._row(rel, label, "video", cluster, **extra)
-        return True
+                unmarked = write_video(Path(scratch) / "clip.mp4", pictures, fps, crf=quality)
+                self.marker.embed_file(unmarked, self.out / rel, payload, self.limits, crf=quality)
+        return format_payload(payload)
+
+    def target(
+        self,
+        target: Path,
+        person: Person,
+        sources: Sequence[tuple[Person, Any]],
+        cluster: str,
+        rng: random.Random,
+    ) -> int:
+        """Write the fakes of ``target`` (one per source) and its original; the fakes count."""
+        pictures, fps = self._pictures(target)
+        media = "image" if media_from_suffix(target) == "image" else "video"
+        suffix = ".jpg" if media == "image" else ".mp4"
+        fakes: list[tuple[str, list[Image], Any, Person]] = []
+        for n, (source_person, source) in enumerate(sources):
+            swapper = self._swapper(source, rng, fps, video=media == "video")
+            faked, swapped = self._swap(pictures, swapper)
+            if swapped < max(1, len(pictures) // 2):
+                return 0  # the target's face is not found often enough: no pair at all
+            name = f"{person.identity}__{target.stem}__from_{source_person.identity}"
+            if any(f[0] == name for f in fakes):
+                name = f"{name}_{n}"
+            fakes.append((name, faked, swapper, source_person))
+        low, high = self.settings.jpeg_quality if media == "image" else self.settings.crf
+        quality = rng.randint(low, high)
+        common = {
+            "media": media,
+            "identity": person.identity,
+            "target_file": str(target),
+            "quality": str(quality) if media == "image" else f"crf{quality}",
+        }
+        stem = f"{person.identity}__{target.stem}"
+        rel = Path("real") / cluster / f"{stem}{suffix}"
+        mark = self._write(rel, pictures, fps, quality)
+        self._row(rel, "real", cluster, source_ids=person.identity, watermark=mark, **common)
+        for name, faked, swapper, source_person in fakes:
+            rel = Path("fake") / cluster / f"{name}{suffix}"
+            mark = self._write(rel, faked, fps, quality)
+            self._row(
+                rel,
+                "fake",
+                cluster,
+                **common,
+                watermark=mark,
+                source_identity=source_person.identity,
+                source_file=self.source_files.get(source_person.identity, ""),
+                source_ids=f"{person.identity};{source_person.identity}",
+                blend=swapper.blend,
+                keep_shape=str(swapper.keep_shape),
+            )
+        return len(fakes)
 
     def write_csv(self) -> None:
         buffer = io.StringIO()
@@ -397,18 +397,19 @@ def build_composites(
                 continue
             for n, target in enumerate(person.files):
                 rng = random.Random(f"{settings.seed}:{cluster}:{target.name}")  # noqa: S311
-                source_person = others[(index + n) % len(others)]
-                source = sources[source_person.identity]
-                make = builder.image if media_from_suffix(target) == "image" else builder.video
+                chosen = [
+                    others[(index + n + k) % len(others)] for k in range(settings.fakes_per_target)
+                ]
+                pairs = [(p, sources[p.identity]) for p in chosen]
                 try:
-                    made = make(target, person, source_person, source, cluster, rng)
+                    made = builder.target(target, person, pairs, cluster, rng)
                 except CameoguardError as exc:
                     report.skipped.append((str(target), exc.message))
                     continue
                 if not made:
                     report.skipped.append((str(target), "no face to swap onto"))
                     continue
-                report.fake += 1
+                report.fake += made
                 report.real += 1
     builder.write_csv()
     return report
