@@ -130,3 +130,22 @@ def test_importing_the_package_loads_no_loader() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "faceforensics" not in out.stdout and "csv_labels" not in out.stdout
+
+
+def test_combined_datasets_keep_order_and_refuse_shared_files(tmp_path: Path) -> None:
+    from cameoguard.datasets import combine_datasets, loader_options
+
+    def one(name: str, *paths: str) -> Dataset:
+        samples = tuple(MediaSample(tmp_path / p, Label.REAL, "image", name, p) for p in paths)
+        return Dataset(name, tmp_path, samples, skipped=(f"{name}-skip",))
+
+    a, b = one("a", "1.jpg", "2.jpg"), one("b", "3.jpg")
+    both = combine_datasets([a, b])
+    assert both.name == "a+b" and [s.path.name for s in both] == ["1.jpg", "2.jpg", "3.jpg"]
+    assert both.skipped == ("a-skip", "b-skip")
+    assert combine_datasets([a]) is a
+    with pytest.raises(BadInputError, match="is in both a and c"):
+        combine_datasets([a, one("c", "2.jpg")])
+    with pytest.raises(BadInputError, match="no dataset"):
+        combine_datasets([])
+    assert "missing" in loader_options("csv") and loader_options("nope") == []

@@ -1,6 +1,6 @@
 """``cameoguard`` entry point: ``keys init``, ``db upgrade|status``, ``sign``, ``verify``,
-``watermark embed|detect``, ``resolve``, ``cameo ...``, ``audit verify|log``, ``generate`` and
-``generations list|show|publish|delete|export``.
+``watermark embed|detect``, ``resolve``, ``cameo ...``, ``audit verify|log``, ``generate``,
+``generations list|show|publish|delete|export`` and ``detect train|eval|score``.
 
 Exit codes (:class:`ExitCode`): 0 ok, 1 the operation found problems (an invalid manifest, a
 failed signing), 2 bad input or configuration. Errors print one clear line, never a traceback.
@@ -121,9 +121,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="exit 1 unless every file is signed by a trusted signer")  # fmt: skip
 
     from cameoguard.cli import cameo, generate
+    from cameoguard.cli import detect as detect_cli
 
     cameo.add_parsers(sub)
     generate.add_parsers(sub)
+    detect_cli.add_parsers(sub)
     return parser
 
 
@@ -410,6 +412,12 @@ def _cmd_generations(args: argparse.Namespace, console: Console) -> ExitCode:
     return ExitCode(run_generations(args, console, _settings(args)))
 
 
+def _cmd_detect(args: argparse.Namespace, console: Console) -> ExitCode:
+    from cameoguard.cli.detect import run_detect
+
+    return ExitCode(run_detect(args, console, _settings(args)))
+
+
 def _cmd_audit(args: argparse.Namespace, console: Console) -> ExitCode:
     from cameoguard.cli.cameo import run_audit
 
@@ -425,6 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "keys": _cmd_keys_init, "db": _cmd_db, "sign": _cmd_sign, "verify": _cmd_verify,
         "watermark": _cmd_watermark, "resolve": _cmd_resolve, "cameo": _cmd_cameo,
         "audit": _cmd_audit, "generate": _cmd_generate, "generations": _cmd_generations,
+        "detect": _cmd_detect,
     }  # fmt: skip
     try:
         return int(handlers[args.command](args, console))

@@ -22,7 +22,9 @@ from cameoguard.datasets.base import (
     Label,
     MediaSample,
     available_loaders,
+    combine_datasets,
     load_dataset,
+    loader_options,
     register_loader,
 )
 from cameoguard.datasets.splits import check_no_leakage, label_balance, split_by_group
@@ -33,8 +35,10 @@ __all__ = [
     "MediaSample",
     "available_loaders",
     "check_no_leakage",
+    "combine_datasets",
     "label_balance",
     "load_dataset",
+    "loader_options",
     "register_loader",
     "split_by_group",
 ]

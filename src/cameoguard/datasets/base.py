@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import inspect
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -43,7 +43,9 @@ __all__ = [
     "Media",
     "MediaSample",
     "available_loaders",
+    "combine_datasets",
     "load_dataset",
+    "loader_options",
     "media_from_suffix",
     "register_loader",
 ]
@@ -220,6 +222,41 @@ def available_loaders() -> list[str]:
 def _options_of(loader: Loader) -> list[str]:
     params = inspect.signature(loader).parameters.values()
     return [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
+
+def combine_datasets(datasets: Sequence[Dataset]) -> Dataset:
+    """One dataset of several (e.g. a public set and a synthetic one), samples in given order.
+
+    Splits over the result keep every group and source id on one side across all parts (an
+    FF++ original and a synthetic swap made from its frames share the video's id).
+    """
+    if not datasets:
+        raise BadInputError("no dataset to combine")
+    if len(datasets) == 1:
+        return datasets[0]
+    seen: dict[Path, str] = {}
+    for dataset in datasets:
+        for sample in dataset:
+            if sample.path in seen:
+                raise BadInputError(
+                    f"{sample.path} is in both {seen[sample.path]} and {dataset.name}; "
+                    "combine datasets that do not share files"
+                )
+            seen[sample.path] = dataset.name
+    return Dataset(
+        "+".join(d.name for d in datasets),
+        datasets[0].root,
+        tuple(s for d in datasets for s in d.samples),
+        tuple(x for d in datasets for x in d.skipped),
+        tuple(x for d in datasets for x in d.notes),
+    )
+
+
+def loader_options(name: str) -> list[str]:
+    """The keyword options the loader ``name`` accepts."""
+    _load_builtin()
+    loader = LOADERS.get(name)
+    return [] if loader is None else _options_of(loader)
 
 
 def load_dataset(name: str, root: str | Path, **options: Any) -> Dataset:

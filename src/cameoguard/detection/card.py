@@ -49,6 +49,8 @@ class ModelCard:
     #: the fitted calibrator (:meth:`Calibrator.to_json`) and verdict thresholds, when trained here
     calibration: dict[str, Any] | None = None
     operating_points: dict[str, float] | None = None
+    #: how the training data was split (seed, test and val fractions), to reproduce the test set
+    split: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

@@ -14,7 +14,7 @@ and operating points, so a scorer loading it gives calibrated probabilities and 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,21 @@ from cameoguard.detection.card import ModelCard
 from cameoguard.errors import BadInputError
 from cameoguard.media import Limits, load_image
 
-__all__ = ["TrainingResult", "metrics", "pictures_for", "save_trained", "train_detector"]
+__all__ = [
+    "TEST_FRACTION",
+    "VAL_FRACTION",
+    "TrainingResult",
+    "metrics",
+    "pictures_for",
+    "save_trained",
+    "train_detector",
+]
 
 Image = npt.NDArray[np.uint8]
+
+#: Fractions of the groups held out for testing and for calibration.
+TEST_FRACTION = 0.2
+VAL_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class TrainingResult:
     points: OperatingPoints
     metrics: dict[str, Any]
     counts: dict[str, dict[str, int]]
+    split: dict[str, Any] = field(default_factory=dict)
 
 
 def pictures_for(
@@ -116,7 +129,7 @@ def train_detector(
 ) -> TrainingResult:
     """Fit ``detector_name`` on the train split, calibrate on val, measure on test."""
     crops = crops or CropSettings()
-    splits = split_by_group(samples, test=0.2, val=0.2, seed=seed)
+    splits = split_by_group(samples, test=TEST_FRACTION, val=VAL_FRACTION, seed=seed)
     detector = create_detector(detector_name, **(params or {}))
     data = {name: pictures_for(part, detector, limits, faces, crops, cache_dir)
             for name, part in splits.items()}  # fmt: skip
@@ -132,8 +145,10 @@ def train_detector(
     calibrator = Calibrator.fit(val_raw, data["val"][1])
     points = operating_points(calibrator(val_raw), data["val"][1], fpr=fpr)
     test_p = calibrator(detector.fake_scores(data["test"][0]))
+    split = {"seed": seed, "test": TEST_FRACTION, "val": VAL_FRACTION,
+             "unit": "connected components of group and source ids"}  # fmt: skip
     return TrainingResult(detector, calibrator, points, metrics(data["test"][1], test_p, points),
-                          counts)  # fmt: skip
+                          counts, split)  # fmt: skip
 
 
 def save_trained(result: TrainingResult, path: Path, *, training_data: str) -> ModelCard:
@@ -151,6 +166,7 @@ def save_trained(result: TrainingResult, path: Path, *, training_data: str) -> M
         metrics={"test": result.metrics, "counts": result.counts},
         calibration=result.calibrator.to_json(),
         operating_points=result.points.to_json(),
+        split=result.split or None,
     )
     saved: ModelCard = save(Path(path), card)
     return saved
