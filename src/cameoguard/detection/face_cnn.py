@@ -31,6 +31,7 @@ from cameoguard.detection.base import (
     register_detector,
 )
 from cameoguard.detection.card import InputSpec, ModelCard
+from cameoguard.detection.selfblend import self_blend
 from cameoguard.errors import BadInputError, ModelUnavailableError
 from cameoguard.fsutil import atomic_output, sha256_file
 
@@ -44,13 +45,23 @@ def _network() -> Any:
     from torch import nn
 
     def block(cin: int, cout: int) -> list[Any]:
-        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
-                nn.ReLU(inplace=True), nn.MaxPool2d(2)]  # fmt: skip
+        return [
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+        ]
 
     return nn.Sequential(
-        *block(3, 16), *block(16, 32), *block(32, 64), *block(64, 128),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(128, 1),
-    )  # fmt: skip
+        *block(3, 16),
+        *block(16, 32),
+        *block(32, 64),
+        *block(64, 128),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(0.3),
+        nn.Linear(128, 1),
+    )
 
 
 def _batch(pictures: Sequence[Image]) -> npt.NDArray[np.float32]:
@@ -65,19 +76,35 @@ class FaceCNN(Detector):
     looks_at: ClassVar[str] = "face"
 
     def __init__(
-        self, epochs: int = 20, batch_size: int = 16, lr: float = 3e-3, seed: int = 0
+        self,
+        epochs: int = 20,
+        batch_size: int = 16,
+        lr: float = 3e-3,
+        seed: int = 0,
+        self_blend: float = 0.0,
     ) -> None:
+        if not 0.0 <= self_blend <= 4.0:
+            raise BadInputError(
+                f"self_blend must be in [0, 4] (pseudo-fakes per real crop and "
+                f"epoch), got {self_blend}"
+            )
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
         self.seed = seed
+        self.self_blend = float(self_blend)
         self._onnx: bytes | None = None
         self._session: Any = None
         self._card: ModelCard | None = None
 
     def get_params(self) -> dict[str, Any]:
-        return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
-                "seed": self.seed}  # fmt: skip
+        return {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "seed": self.seed,
+            "self_blend": self.self_blend,
+        }
 
     @property
     def fitted(self) -> bool:
@@ -85,8 +112,9 @@ class FaceCNN(Detector):
 
     @property
     def input_spec(self) -> InputSpec:
-        return InputSpec((SIZE, SIZE), scale=1 / 127.5, mean=(1.0, 1.0, 1.0), looks_at="face",
-                         face_margin=0.3)  # fmt: skip
+        return InputSpec(
+            (SIZE, SIZE), scale=1 / 127.5, mean=(1.0, 1.0, 1.0), looks_at="face", face_margin=0.3
+        )
 
     def card(self) -> ModelCard | None:
         return self._card
@@ -99,17 +127,30 @@ class FaceCNN(Detector):
             raise BadInputError(f"{len(images)} pictures but {len(y)} labels")
         if set(np.unique(y).tolist()) != {0.0, 1.0}:
             raise BadInputError("training needs both real (0) and fake (1) face crops")
-        x = torch.from_numpy(_batch(check_pictures(images, "face crop")))
-        target = torch.from_numpy(y)
+        small: list[Image] = [
+            np.asarray(cv2.resize(p, (SIZE, SIZE), interpolation=cv2.INTER_AREA), np.uint8)
+            for p in check_pictures(images, "face crop")
+        ]
+        reals = [p for p, label in zip(small, y, strict=True) if label == 0]
+        extra = round(self.self_blend * len(reals))
         torch.manual_seed(self.seed)
         generator = torch.Generator().manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
         model = _network()
         optimiser = torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=1e-4)
-        steps = max(1, self.epochs * ((len(x) + self.batch_size - 1) // self.batch_size))
+        per_epoch = len(small) + extra
+        steps = max(1, self.epochs * ((per_epoch + self.batch_size - 1) // self.batch_size))
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, self.lr, total_steps=steps)
         loss_fn = torch.nn.BCEWithLogitsLoss()
         model.train()
         for _ in range(self.epochs):
+            pictures, labels_now = small, y
+            if extra:  # fresh pseudo-fakes from the real crops every epoch
+                picks = rng.integers(0, len(reals), extra)
+                pictures = small + [self_blend(reals[i], rng) for i in picks]
+                labels_now = np.concatenate([y, np.ones(extra, np.float32)])
+            x = torch.from_numpy(_batch(pictures))
+            target = torch.from_numpy(labels_now)
             order = torch.randperm(len(x), generator=generator)
             for start in range(0, len(x), self.batch_size):
                 pick = order[start : start + self.batch_size]
