@@ -13,7 +13,8 @@ Clusters are the split unit: an identity appears in exactly one cluster (as targ
 source), so :func:`~cameoguard.datasets.split_by_group` never puts a person on both sides.
 
 Face swaps of real people leave this package only marked: every output *and* its paired
-original carry this deployment's invisible watermark with a fresh payload (listed in the CSV),
+original carry this deployment's invisible watermark with its own payload (listed in the CSV;
+derived from the seed, the key and the file's place, so a rebuild is bit-identical),
 so a leaked sample is traceable to this dataset and the mark itself says nothing about the
 label. The samples are not in the ledger (they are not generations of anyone's cameo) and carry
 no C2PA manifest. Nothing is written outside ``out_dir``; files are written atomically and the
@@ -23,6 +24,7 @@ CSV last, so an interrupted build leaves no CSV that lists missing or partial fi
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import random
 import tempfile
@@ -49,7 +51,7 @@ from cameoguard.media import (
     write_video,
 )
 from cameoguard.watermark.marker import Watermarker
-from cameoguard.watermark.payload import format_payload, new_payload
+from cameoguard.watermark.payload import format_payload
 
 __all__ = [
     "CSV_COLUMNS",
@@ -291,8 +293,15 @@ class _Builder:
             out.append(rgb)
         return out, swapped
 
+    def _payload(self, rel: Path) -> int:
+        """A payload fixed by the seed, the key and the file's place (a rebuild is identical;
+        two files never share one)."""
+        text = f"{self.settings.seed}\0{self.marker.key_id}\0{rel.as_posix()}".encode()
+        value = int.from_bytes(hashlib.blake2b(text, digest_size=6).digest(), "big")
+        return value or 1
+
     def _write(self, rel: Path, pictures: Sequence[Image], fps: float, quality: int) -> str:
-        payload = new_payload()
+        payload = self._payload(rel)
         if rel.suffix == ".jpg":
             marked = self.marker.embed_image(pictures[0], payload)
             save_image(marked, self.out / rel, "JPEG", quality)
