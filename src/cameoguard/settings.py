@@ -123,7 +123,8 @@ class Settings(BaseSettings):
     )
     detector_model: Path | None = Field(
         default=None,
-        description="A detector model trained and calibrated by `cameoguard detect train`.",
+        description="A detector model trained and calibrated by `cameoguard detect train`, or "
+        "'builtin' for the small face_cnn model shipped in the package (read its card first).",
     )
     mesonet_weights: Path | None = Field(
         default=None, description="Folder with the published MesoNet .h5 weights (Apache-2.0)."

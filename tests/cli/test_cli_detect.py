@@ -283,3 +283,23 @@ def test_data_that_cannot_train_is_refused_and_writes_nothing(
         str(out),
     )
     assert code == 2 and "--fpr 5" in err and not out.exists()
+
+
+def test_synth_builds_marked_pairs_with_the_deployment_key(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    people = tmp_path / "people"
+    for name, photo in (("obama", "obama/obama.jpg"), ("biden", "biden/biden.jpg")):
+        (people / name).mkdir(parents=True)
+        source = shared_data / "faces/face_recognition" / photo
+        (people / name / source.name).write_bytes(source.read_bytes())
+    out = tmp_path / "synth"
+    code, stdout, _ = _run(capsys, "detect", "synth", str(out), "--people", str(people), "--json")
+    assert code == 0, stdout
+    report = json.loads(stdout)
+    assert (report["fake"], report["real"], report["skipped"]) == (2, 2, [])
+    assert load_dataset("csv", out).by_label() == {"FAKE": 2, "REAL": 2}
+    code, stdout, _ = _run(capsys, "watermark", "detect", str(next((out / "fake").rglob("*.jpg"))))
+    assert code == 0 and "g_" in stdout  # marked with this deployment's key
+    code, _, err = _run(capsys, "detect", "synth", str(out), "--people", str(people))
+    assert code == 2 and "not empty" in err

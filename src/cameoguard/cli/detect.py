@@ -14,6 +14,8 @@ table or ``--json``.
   training split and scores its test part (seed: ``--seed``, else the one the card records,
   else ``cameoguard``, the training default); ``--split all`` scores every sample (another
   dataset: cross-dataset evaluation).
+* ``synth`` builds face-swap training data with the generation core's own face swap, each fake
+  beside its same-codec original, both watermarked with this deployment's key.
 * ``score`` prints each file's calibrated fake probability and verdict (``--json``: the
   scorer's rows, per-frame detail for video). The model is ``--model`` or
   ``CAMEOGUARD_DETECTOR_MODEL``.
@@ -120,6 +122,28 @@ def add_parsers(sub: Any) -> None:
     ev.add_argument("--seed", help="split seed (default: the card's, else cameoguard)")
     ev.add_argument("--frames", type=int, default=16, help="video frames sampled (default 16)")
     ev.add_argument("--json", action="store_true")
+
+    synth = actions.add_parser(
+        "synth", help="build face-swap training data (cameo_composite) paired with originals"
+    )
+    synth.add_argument("output", type=Path, metavar="OUT", help="a new or empty folder")
+    synth.add_argument(
+        "--people",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="DIR",
+        help="a folder with one sub-folder of photos/videos per person; its videos are people "
+        "of their own (repeatable)",
+    )
+    synth.add_argument(
+        "--exclude", action="append", default=[], metavar="NAME", help="sub-folder to skip"
+    )
+    synth.add_argument("--cluster-size", type=int, default=2)
+    synth.add_argument("--fakes-per-target", type=int, default=1)
+    synth.add_argument("--video-seconds", type=float, default=3.0)
+    synth.add_argument("--seed", default=DEFAULT_SEED)
+    synth.add_argument("--json", action="store_true")
 
     score = actions.add_parser("score", help="calibrated fake probability and verdict per file")
     score.add_argument("files", type=Path, nargs="+", metavar="FILE")
@@ -298,15 +322,14 @@ def _train(args: argparse.Namespace, console: Console, settings: Settings) -> in
 # ------------------------------------------------------------------ eval
 
 
-def _card_seed(model: Path) -> str | None:
-    """The split seed the card records (``detect train`` writes it), if any."""
+def _card_split(model: Path) -> dict[str, Any]:
+    """The split the card records (``detect train`` writes seed and fractions), if any."""
     from cameoguard.detection.card import ModelCard
 
     card_path = model.with_suffix(model.suffix + ".card.json")
     if not card_path.is_file():
-        return None  # the scorer says what is missing
-    split = ModelCard.load(card_path).split or {}
-    return None if split.get("seed") is None else str(split["seed"])
+        return {}  # the scorer says what is missing
+    return dict(ModelCard.load(card_path).split or {})
 
 
 def _print_evaluation(console: Console, ev: Evaluation, seed: str | None) -> None:
@@ -353,8 +376,11 @@ def _eval(args: argparse.Namespace, console: Console, settings: Settings) -> int
     seed: str | None = None
     samples = dataset.samples
     if args.split == "test":
-        seed = args.seed or _card_seed(args.model) or DEFAULT_SEED
-        samples = split_by_group(samples, test=TEST_FRACTION, val=VAL_FRACTION, seed=seed)["test"]
+        split = _card_split(args.model)
+        seed = args.seed or (str(split["seed"]) if "seed" in split else DEFAULT_SEED)
+        test = float(split.get("test", TEST_FRACTION))
+        val = float(split.get("val", VAL_FRACTION))
+        samples = split_by_group(samples, test=test, val=val, seed=seed)["test"]
     with FaceDetector() as faces:
         scorer = CalibratedScorer.load(args.model, faces, limits, frames=_frames(args.frames))
         if args.json:
@@ -460,4 +486,59 @@ def run_detect(args: argparse.Namespace, console: Console, settings: Settings) -
         return _train(args, console, settings)
     if command == "eval":
         return _eval(args, console, settings)
+    if command == "synth":
+        return _synth(args, console, settings)
     return _score(args, console, settings)
+
+
+def _synth(args: argparse.Namespace, console: Console, settings: Settings) -> int:
+    """Face swaps of real people leave only watermarked: the deployment's key marks both
+    sides of every pair (see :mod:`cameoguard.datasets.synthetic`)."""
+    from cameoguard.consent.faces import FaceDetector
+    from cameoguard.datasets.synthetic import SynthSettings, build_composites, people_from_folders
+    from cameoguard.media import Limits
+    from cameoguard.watermark.keys import load_or_create_watermark_key
+    from cameoguard.watermark.marker import Watermarker
+
+    options = SynthSettings(
+        cluster_size=args.cluster_size,
+        fakes_per_target=args.fakes_per_target,
+        video_seconds=args.video_seconds,
+        seed=str(args.seed),
+    )
+    people = people_from_folders(args.people, exclude=args.exclude)
+    marker = Watermarker(load_or_create_watermark_key(settings.watermark_key_path))
+    with FaceDetector() as faces:
+        if args.json:
+            report = build_composites(
+                people,
+                args.output,
+                marker=marker,
+                faces=faces,
+                limits=Limits.from_settings(settings),
+                settings=options,
+            )
+        else:
+            with Console(stderr=True).status(f"swapping faces of {len(people)} people"):
+                report = build_composites(
+                    people,
+                    args.output,
+                    marker=marker,
+                    faces=faces,
+                    limits=Limits.from_settings(settings),
+                    settings=options,
+                )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return 0
+    console.print(
+        f"[green]built[/green] {report.fake} fakes and {report.real} originals in "
+        f"{len(report.clusters)} clusters -> {escape(str(report.csv_path))} (all watermarked "
+        f"with key {marker.key_id})"
+    )
+    for file, reason in report.skipped:
+        console.print(f"  skipped {escape(file)}: {escape(reason)}")
+    console.print(
+        f"train with: cameoguard detect train --dataset csv --root {escape(str(args.output))} ..."
+    )
+    return 0

@@ -24,7 +24,24 @@ from cameoguard.errors import ModelUnavailableError
 from cameoguard.media import Limits, load_image, probe, sample_frames
 from cameoguard.media.types import MediaKind
 
-__all__ = ["CalibratedScorer", "FileScore"]
+__all__ = ["BUILTIN", "BUILTIN_MODEL", "CalibratedScorer", "FileScore", "resolve_model"]
+
+#: The model trained by this project's own command and shipped in the package (see its card).
+BUILTIN_MODEL = Path(__file__).resolve().parent / "models" / "face_cnn.onnx"
+#: The value of CAMEOGUARD_DETECTOR_MODEL / ``--model`` that names it.
+BUILTIN = "builtin"
+
+
+def resolve_model(path: Path | str) -> Path:
+    """``builtin`` is the shipped model; anything else is a path to a trained model file."""
+    if str(path) == BUILTIN:
+        if not BUILTIN_MODEL.is_file():
+            raise ModelUnavailableError(
+                f"the built-in detector model is not installed ({BUILTIN_MODEL} is missing); "
+                "reinstall cameoguard or train one with `cameoguard detect train`"
+            )
+        return BUILTIN_MODEL
+    return Path(path)
 
 
 @dataclass(frozen=True)
@@ -71,7 +88,12 @@ class CalibratedScorer:
     def load(
         cls, path: Path, faces: FaceDetector, limits: Limits, frames: int = 16
     ) -> CalibratedScorer:
-        path = Path(path)
+        path = resolve_model(path)
+        if not path.is_file():
+            raise ModelUnavailableError(
+                f"detector model {path} not found; set CAMEOGUARD_DETECTOR_MODEL to a model "
+                f"trained with `cameoguard detect train`, or to {BUILTIN!r} for the shipped one"
+            )
         card_path = path.with_suffix(path.suffix + ".card.json")
         if not card_path.is_file():
             raise ModelUnavailableError(

@@ -126,10 +126,20 @@ def train_detector(
     fpr: float = 0.01,
     seed: str = "cameoguard",
     params: dict[str, Any] | None = None,
+    test: float = TEST_FRACTION,
+    val: float = VAL_FRACTION,
 ) -> TrainingResult:
-    """Fit ``detector_name`` on the train split, calibrate on val, measure on test."""
+    """Fit ``detector_name`` on the train split, calibrate on val, measure on test.
+
+    ``test=0`` keeps no test split (cross-validation holds its folds out itself): the
+    result's metrics are then empty.
+    """
     crops = crops or CropSettings()
-    splits = split_by_group(samples, test=TEST_FRACTION, val=VAL_FRACTION, seed=seed)
+    if not 0 < val < 1:
+        raise BadInputError(f"val={val}: calibration needs a validation fraction in (0, 1)")
+    splits = split_by_group(samples, test=test, val=val, seed=seed)
+    if test == 0:
+        del splits["test"]
     detector = create_detector(detector_name, **(params or {}))
     data = {name: pictures_for(part, detector, limits, faces, crops, cache_dir)
             for name, part in splits.items()}  # fmt: skip
@@ -144,11 +154,17 @@ def train_detector(
     val_raw = detector.fake_scores(data["val"][0])
     calibrator = Calibrator.fit(val_raw, data["val"][1])
     points = operating_points(calibrator(val_raw), data["val"][1], fpr=fpr)
-    test_p = calibrator(detector.fake_scores(data["test"][0]))
-    split = {"seed": seed, "test": TEST_FRACTION, "val": VAL_FRACTION,
-             "unit": "connected components of group and source ids"}  # fmt: skip
-    return TrainingResult(detector, calibrator, points, metrics(data["test"][1], test_p, points),
-                          counts, split)  # fmt: skip
+    measured: dict[str, Any] = {}
+    if "test" in data:
+        test_p = calibrator(detector.fake_scores(data["test"][0]))
+        measured = metrics(data["test"][1], test_p, points)
+    split = {
+        "seed": seed,
+        "test": test,
+        "val": val,
+        "unit": "connected components of group and source ids",
+    }
+    return TrainingResult(detector, calibrator, points, measured, counts, split)
 
 
 def save_trained(result: TrainingResult, path: Path, *, training_data: str) -> ModelCard:
