@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import machine_info
 from cameoguard.consent.faces import FaceDetector
-from cameoguard.datasets import MediaSample, combine_datasets, load_dataset
+from cameoguard.datasets import Label, MediaSample, combine_datasets, load_dataset
 from cameoguard.datasets.splits import components
 from cameoguard.detection.calibration import Verdict, expected_calibration_error
 from cameoguard.detection.evaluation import evaluate, evaluate_raw
@@ -120,7 +120,7 @@ def _metrics(rows: Sequence[Scored], *, use_mean: bool = False) -> dict[str, Any
         return {"n": 0}
     from cameoguard.detection.calibration import OperatingPoints
 
-    out = metrics(y, p, OperatingPoints(0.5, 0.5, 0.0, 0.0))
+    out = metrics(y, p, OperatingPoints(0.5, 0.5, 0.0, 0.0, 0.0, 0.0))
     del out["accuracy_at_threshold"]  # folds have their own thresholds: use their verdicts
     hits = [
         (r.verdict is Verdict.LIKELY_MANIPULATED) == (t == 1) for r, t in zip(rows, y, strict=True)
@@ -219,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="model for the speed rows")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "cg-detbench")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--reuse", action="store_true", help="reuse saved cross-validation scores")
     args = parser.parse_args(argv)
     import cv2
     import torch
@@ -275,30 +276,63 @@ def main(argv: list[str] | None = None) -> int:
     from cameoguard.datasets.crops import CropSettings
 
     crops = CropSettings(frames=args.frames)
+    saved = args.out / f"cv-scores-{args.folds}-{args.frames}-{args.epochs}-{args.self_blend}.json"
+    by_path = {str(s.path): s for s in samples}
     scored: list[Scored] = []
-    started = time.perf_counter()
-    for index, held in enumerate(_folds(samples, args.folds)):
-        pool = [s for s in samples if s not in set(held)]
-        result = train_detector(
-            pool,
-            "face_cnn",
-            limits=limits,
-            faces=faces,
-            crops=crops,
-            cache_dir=cache,
-            test=0.0,
-            val=0.25,
-            params=params,
-            seed=f"fold{index}",
-        )
-        scorer = CalibratedScorer(
-            result.detector, result.calibrator, result.points, faces, limits, frames=args.frames
-        )
-        scored += _score_fold(scorer, held)
-        print(
-            f"fold {index + 1}/{args.folds}: {len(held)} files held out, "
-            f"{time.perf_counter() - started:.0f} s",
-            flush=True,
+    if args.reuse and saved.is_file():
+        for item in json.loads(saved.read_text()):
+            verdict = None if item["verdict"] is None else Verdict(item["verdict"])
+            scored.append(
+                Scored(
+                    by_path[item["path"]],
+                    item["probability"],
+                    verdict,
+                    item["mean"],
+                    item["frame_scores"],
+                    item["note"],
+                )
+            )
+        print(f"reusing the cross-validation scores in {saved}")
+    else:
+        started = time.perf_counter()
+        for index, held in enumerate(_folds(samples, args.folds)):
+            held_set = set(held)
+            pool = [s for s in samples if s not in held_set]
+            result = train_detector(
+                pool,
+                "face_cnn",
+                limits=limits,
+                faces=faces,
+                crops=crops,
+                cache_dir=cache,
+                test=0.0,
+                val=0.25,
+                params=params,
+                seed=f"fold{index}",
+            )
+            scorer = CalibratedScorer(
+                result.detector, result.calibrator, result.points, faces, limits, frames=args.frames
+            )
+            scored += _score_fold(scorer, held)
+            print(
+                f"fold {index + 1}/{args.folds}: {len(held)} files held out, "
+                f"{time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
+        saved.write_text(
+            json.dumps(
+                [
+                    {
+                        "path": str(r.sample.path),
+                        "probability": r.probability,
+                        "verdict": None if r.verdict is None else r.verdict.value,
+                        "mean": r.mean,
+                        "frame_scores": r.frame_scores,
+                        "note": r.note,
+                    }
+                    for r in scored
+                ]
+            )
         )
 
     rows: dict[str, dict[str, Any]] = {}
@@ -321,7 +355,10 @@ def main(argv: list[str] | None = None) -> int:
 
     meso: dict[str, dict[str, Any]] = {}
     weights = settings.mesonet_weights or SHARED / "models/deepfake_detector/mesonet"
-    if weights.is_dir():
+    meso_saved = args.out / f"mesonet-{args.frames}.json"
+    if args.reuse and meso_saved.is_file():
+        meso = json.loads(meso_saved.read_text())
+    elif weights.is_dir():
         from cameoguard.detection.mesonet import MesoNetDetector
 
         for variant in ("meso4", "mesoinception4"):
@@ -335,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
                     part = [s for s in samples if source_of(s) == source]
                     raw = evaluate_raw(detector, faces, limits, part, frames=args.frames)
                     meso[name][source] = raw.files.get("auc")
+        meso_saved.write_text(json.dumps(meso))
     speed: dict[str, float] = {}
     if args.model is not None:
         scorer = CalibratedScorer.load(args.model, faces, limits, frames=16)
@@ -358,15 +396,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     from cameoguard.datasets.crops import extract_face_crops
 
-    some = next(s for s in samples if s.media == "image" and "face_recognition" in str(s.path))
+    photo = SHARED / "faces/face_recognition/obama/obama.jpg"
+    some = MediaSample(photo, Label.REAL, "image", "speed", "speed")
     face_crops = list(extract_face_crops(some, faces, limits, crops, cache).crops) * 32
-    speed = _speed(scorer, some.path, clip, face_crops)
+    speed = _speed(scorer, photo, clip, face_crops)
 
     _roc_png(curves, args.out / "roc.png")
     print()
-    print(
-        "| source | files (fake) | AUC | AP | EER | acc@op | ECE | frame AUC | AUC (mean agg.) |"
-    )
+    print("| source | files (fake) | AUC | AP | EER | acc@op | ECE | frame AUC | AUC (mean agg.) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 
     def f(v: Any) -> str:

@@ -21,7 +21,11 @@
    whole fail-closed pipeline), verify it (trusted, AI-generated, consent listed, watermark),
    strip and re-encode it and resolve it back, revoke, and see a new generation and a remix
    refused;
-9. print a table and exit 1 unless every outcome is the expected one.
+9. the fused verdict with the shipped ``face_cnn`` detector (``CAMEOGUARD_DETECTOR_MODEL=
+   builtin``): the stripped composite is made here (ledger) with the detector's calibrated
+   score beside it; a FaceForensics++ face swap (when ``../shared/data`` is present) gets a
+   calibrated score and a verdict;
+10. print a table and exit 1 unless every outcome is the expected one.
 """
 
 from __future__ import annotations
@@ -396,7 +400,16 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("generation", "a signed composite video", error.code, error.message, False))
     engine.dispose()
 
-    console.rule("9. outcome")
+    console.rule("9. the fused verdict with the shipped passive detector")
+    from cameoguard.demo_generation import detection_step
+
+    try:
+        rows.extend(detection_step(console, out, settings))
+    except CameoguardError as error:
+        console.print(f"[red]verification failed:[/red] {error.message}")
+        rows.append(("fused verdict", "a report", error.code, error.message, False))
+
+    console.rule("10. outcome")
     table = Table("file", "expected", "got", "details", "ok")
     ok = True
     for name, expected_text, got_text, details, good in rows:

@@ -35,6 +35,8 @@ from cameoguard.settings import Settings
 __all__ = ["generation_step", "make_target_video"]
 
 Row = tuple[str, str, str, str, bool]
+#: ``../shared/data`` beside the checkout (project machines only).
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 Image = npt.NDArray[np.uint8]
 
 
@@ -85,8 +87,9 @@ def make_target_video(
         dx = (w * zoom - width) * (0.35 + 0.3 * t)
         dy = (h * zoom - height) * 0.4
         matrix = np.array([[zoom, 0.0, -dx], [0.0, zoom, -dy]], dtype=np.float64)
-        frame = cv2.warpAffine(picture, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REFLECT)  # fmt: skip
+        frame = cv2.warpAffine(
+            picture, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
         frames.append(np.ascontiguousarray(frame, dtype=np.uint8))
     return write_video(path, frames, fps=fps, audio=make_voice(seconds), crf=18)
 
@@ -103,8 +106,9 @@ def generation_step(console: Console, out: Path, settings: Settings, engine: Any
     with GenerationPipeline.from_settings(settings, engine) as pipeline:
         registry = pipeline.registry
         faces = registry.detector.detect(target_picture)
-        target = make_target_video(target_picture, out / "target.mp4",
-                                   face=faces[0].box if faces else None)  # fmt: skip
+        target = make_target_video(
+            target_picture, out / "target.mp4", face=faces[0].box if faces else None
+        )
         cameo = _enroll(registry, photos, limits)
         registry.set_permissions(cameo, tier="approved", approve=["bob"], actor=alice)
         console.print(f"alice enrolled {cameo} ({where}) and approved bob")
@@ -124,38 +128,68 @@ def generation_step(console: Console, out: Path, settings: Settings, engine: Any
         listed = [c["cameo_id"] for c in likeness.get("cameos", [])]
         mark = pipeline.emitter.watermarker.detect_file(output, limits)
         ai = "trainedAlgorithmicMedia" in manifest
-        console.print(f"verify: {report.state.value}; AI-generated {ai}; cameos {listed}; "
-                      f"watermark {mark.payload_text}")  # fmt: skip
+        console.print(
+            f"verify: {report.state.value}; AI-generated {ai}; cameos {listed}; "
+            f"watermark {mark.payload_text}"
+        )
         good = report.state is ProvenanceState.TRUSTED and ai and listed == [cameo]
         good &= mark.payload_text == gen.id and set(result.watermark_tracks) == {"video", "audio"}
-        rows.append((output.name, "trusted, AI, consent, mark", report.state.value,
-                     f"{gen.id}, tracks {'+'.join(result.watermark_tracks)}", good))  # fmt: skip
+        rows.append(
+            (
+                output.name,
+                "trusted, AI, consent, mark",
+                report.state.value,
+                f"{gen.id}, tracks {'+'.join(result.watermark_tracks)}",
+                good,
+            )
+        )
         seen = [g.id for g in pipeline.library.visible(alice)]
-        rows.append(("alice's drafts view", f"shows {gen.id}", ", ".join(seen) or "nothing", "-",
-                     seen == [gen.id]))  # fmt: skip
+        rows.append(
+            (
+                "alice's drafts view",
+                f"shows {gen.id}",
+                ", ".join(seen) or "nothing",
+                "-",
+                seen == [gen.id],
+            )
+        )
 
         stripped = out / "composite.reposted.mp4"
         frames = [f.rgb for f in iter_frames(output, limits)][25:]
         write_video(stripped, frames, fps=25, crf=28)
         state = verify_file(stripped, limits=limits, trust=trust).state
         found = pipeline.resolver.resolve(stripped)
-        console.print(f"{stripped.name}: manifest {state.value}; {found.status.value} "
-                      f"{found.generation_id} by {found.method}")  # fmt: skip
+        console.print(
+            f"{stripped.name}: manifest {state.value}; {found.status.value} "
+            f"{found.generation_id} by {found.method}"
+        )
         resolved = state is ProvenanceState.ABSENT and found.generation_id == gen.id
-        rows.append((stripped.name, f"resolves to {gen.id}",
-                     f"{found.status.value} {found.generation_id}", found.method or "-",
-                     resolved))  # fmt: skip
+        rows.append(
+            (
+                stripped.name,
+                f"resolves to {gen.id}",
+                f"{found.status.value} {found.generation_id}",
+                found.method or "-",
+                resolved,
+            )
+        )
 
         revoked = registry.revoke(cameo, actor=alice, reason="changed my mind")
-        console.print(f"alice revoked {cameo}; generations listed for her: "
-                      f"{', '.join(revoked.generations)}")  # fmt: skip
+        console.print(
+            f"alice revoked {cameo}; generations listed for her: {', '.join(revoked.generations)}"
+        )
         for label, request in (
-            ("new generation after revoke",
-             GenerationRequest("bob", "cameo_composite", prompt, (cameo,), target=target)),
-            ("remix after revoke",
-             GenerationRequest("bob", "cameo_composite", "the same, at night", (cameo,),
-                               parent=output)),
-        ):  # fmt: skip
+            (
+                "new generation after revoke",
+                GenerationRequest("bob", "cameo_composite", prompt, (cameo,), target=target),
+            ),
+            (
+                "remix after revoke",
+                GenerationRequest(
+                    "bob", "cameo_composite", "the same, at night", (cameo,), parent=output
+                ),
+            ),
+        ):
             try:
                 pipeline.generate(request)
                 got = "generated"
@@ -172,6 +206,63 @@ def _enroll(registry: Any, photos: list[Path], limits: Limits) -> str:
     if len(photos) >= 3:
         return str(registry.enroll_photos("alice", "Alice", photos).cameo.id)
     rgb = load_image(photos[0], limits)
-    samples = photo_samples([(photos[0].name, rgb)], registry.detector, registry.embedder,
-                            registry.rules, min_photos=1)  # fmt: skip
+    samples = photo_samples(
+        [(photos[0].name, rgb)], registry.detector, registry.embedder, registry.rules, min_photos=1
+    )
     return str(registry.enroll_samples("alice", "Alice", samples).cameo.id)
+
+
+def detection_step(console: Console, out: Path, settings: Settings) -> list[Row]:
+    """The verify flow with the shipped detector: the fused verdict of the stripped composite
+    (hard evidence from the ledger, the detector's calibrated score beside it) and of a face
+    swap nobody here made (FaceForensics++ FaceSwap from ``../shared/data`` when present)."""
+    from cameoguard.detection.fusion import AuthenticityLabel, EvidenceKind
+    from cameoguard.detection.scorer import BUILTIN
+    from cameoguard.verification import Verifier
+
+    rows: list[Row] = []
+    configured = settings.model_copy(update={"detector_model": Path(BUILTIN)})
+    files = [out / "composite.reposted.mp4"]
+    stranger = SHARED_DATA / "real_fake/videos/ffpp/FaceSwap/634_660.mp4"
+    if stranger.is_file():
+        files.append(stranger)
+    with Verifier.from_settings(configured) as verifier:
+        if verifier.scorer is None:
+            return [
+                (
+                    "passive detector",
+                    "the built-in model",
+                    "unavailable",
+                    verifier.scorer_problem,
+                    False,
+                )
+            ]
+        for path in files:
+            if not path.is_file():
+                continue
+            report = verifier.verify(path).authenticity
+            console.print(f"{path.name}: [bold]{report.headline}[/bold]")
+            for item in report.evidence:
+                console.print(f"  [{item.kind.value}] {item.source}: {item.sentence}")
+            scored = [e for e in report.evidence if e.source == "detector"]
+            statistical = bool(scored) and scored[0].kind is EvidenceKind.STATISTICAL
+            if path == files[0]:
+                good = report.label is AuthenticityLabel.MADE_HERE and statistical
+                expected = "made here (ledger) + detector score"
+            else:
+                good = statistical and report.label in {
+                    AuthenticityLabel.LIKELY_MANIPULATED,
+                    AuthenticityLabel.UNCERTAIN,
+                    AuthenticityLabel.NO_EVIDENCE,
+                }
+                expected = "no provenance; calibrated detector score"
+            rows.append(
+                (
+                    path.name,
+                    expected,
+                    report.label.value,
+                    scored[0].sentence if scored else "-",
+                    good,
+                )
+            )
+    return rows

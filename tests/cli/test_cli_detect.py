@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from cameoguard.cli.main import main
-from cameoguard.datasets import load_dataset, split_by_group
+from cameoguard.datasets import load_dataset
+from cameoguard.detection.training import split_for_training
 from cameoguard.media import save_image, write_video
 from cameoguard.settings import get_settings
 from tests.detection.test_evaluation import make_tree
@@ -118,7 +119,9 @@ def test_eval_reproduces_the_training_split(
     assert code == 0, err
     result = json.loads(stdout)
     samples = load_dataset("folder", tree).samples
-    test = split_by_group(samples, test=0.2, val=0.2, seed=SEED)["test"]
+    test = split_for_training(
+        samples, {"seed": SEED, "test": 0.2, "val": 0.2, "weighted_by_frames": 16}
+    )["test"]
     assert result["split"] == "test" and result["seed"] == SEED  # read back from the card
     assert result["files"]["total"] == len(test) and result["files"]["unscored"] == 0
     assert result["file_metrics"]["auc"] > 0.9
@@ -204,7 +207,8 @@ def test_score_uses_the_configured_model_or_says_how_to_configure_one(
     code, _, err = _run(
         capsys, "detect", "score", str(picture), "--model", str(tmp_path / "none.npz")
     )
-    assert code == 2 and "detect train" in err
+    said = " ".join(err.split())
+    assert code == 2 and "not found" in said and "detect train" in said and "builtin" in said
 
 
 def test_data_that_cannot_train_is_refused_and_writes_nothing(

@@ -165,3 +165,24 @@ def test_property_no_id_in_two_splits(
     shuffled = list(samples)
     order.shuffle(shuffled)
     assert split_by_group(shuffled, test=test, val=val, seed=seed) == splits
+
+
+def test_weighted_split_fills_parts_by_weight_not_by_component_count() -> None:
+    from cameoguard.datasets import Label, MediaSample
+
+    big = [MediaSample(Path(f"v{i}.mp4"), Label.REAL, "video", "t", f"v{i}") for i in range(6)]
+    small = [MediaSample(Path(f"i{i}.jpg"), Label.FAKE, "image", "t", f"i{i}") for i in range(60)]
+    samples = big + small
+
+    def weight(s: MediaSample) -> float:
+        return 30.0 if s.media == "video" else 1.0
+
+    total = sum(weight(s) for s in samples)
+    for seed in ("a", "b", "c"):
+        parts = split_by_group(samples, test=0.2, val=0.2, seed=seed, weight=weight)
+        check_no_leakage(parts)
+        shares = {n: sum(weight(s) for s in p) / total for n, p in parts.items()}
+        assert abs(shares["train"] - 0.6) < 0.13, shares  # one video is 0.125 of the whole
+        assert parts == split_by_group(
+            list(reversed(samples)), test=0.2, val=0.2, seed=seed, weight=weight
+        )

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from cameoguard.consent.faces import FaceDetector
-from cameoguard.datasets import MediaSample, combine_datasets, load_dataset, split_by_group
+from cameoguard.datasets import MediaSample, combine_datasets, load_dataset
 from cameoguard.datasets.crops import CropSettings
 from cameoguard.datasets.synthetic import SynthSettings, build_composites, people_from_folders
 from cameoguard.detection.card import ModelCard
 from cameoguard.detection.fusion import AuthenticityLabel
 from cameoguard.detection.scorer import BUILTIN, BUILTIN_MODEL, CalibratedScorer
-from cameoguard.detection.training import metrics, pictures_for
+from cameoguard.detection.training import metrics, pictures_for, split_for_training
 from cameoguard.media import Limits
 from cameoguard.provenance.trust import TrustPolicy
 from cameoguard.settings import Settings, get_settings
@@ -70,11 +70,7 @@ def shipped_test_split(
     dataset = combine_datasets(
         [load_dataset("csv", out), load_dataset("csv", shared_data / "real_fake/labels.csv")]
     )
-    split = ModelCard.load(CARD).split or {}
-    parts = split_by_group(
-        dataset.samples, test=split["test"], val=split["val"], seed=str(split["seed"])
-    )
-    return list(parts["test"])
+    return list(split_for_training(dataset.samples, ModelCard.load(CARD).split or {})["test"])
 
 
 @pytest.mark.slow

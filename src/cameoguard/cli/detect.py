@@ -365,10 +365,9 @@ def _print_evaluation(console: Console, ev: Evaluation, seed: str | None) -> Non
 
 def _eval(args: argparse.Namespace, console: Console, settings: Settings) -> int:
     from cameoguard.consent.faces import FaceDetector
-    from cameoguard.datasets import split_by_group
     from cameoguard.detection.evaluation import evaluate
     from cameoguard.detection.scorer import CalibratedScorer
-    from cameoguard.detection.training import TEST_FRACTION, VAL_FRACTION
+    from cameoguard.detection.training import split_for_training
     from cameoguard.media import Limits
 
     limits = Limits.from_settings(settings)
@@ -378,9 +377,7 @@ def _eval(args: argparse.Namespace, console: Console, settings: Settings) -> int
     if args.split == "test":
         split = _card_split(args.model)
         seed = args.seed or (str(split["seed"]) if "seed" in split else DEFAULT_SEED)
-        test = float(split.get("test", TEST_FRACTION))
-        val = float(split.get("val", VAL_FRACTION))
-        samples = split_by_group(samples, test=test, val=val, seed=seed)["test"]
+        samples = split_for_training(samples, {**split, "seed": seed})["test"]
     with FaceDetector() as faces:
         scorer = CalibratedScorer.load(args.model, faces, limits, frames=_frames(args.frames))
         if args.json:

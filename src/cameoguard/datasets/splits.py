@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from cameoguard.datasets.base import Label, MediaSample
 from cameoguard.errors import BadInputError
@@ -86,11 +86,16 @@ def split_by_group(
     test: float = 0.2,
     val: float = 0.1,
     seed: str | int = "cameoguard",
+    weight: Callable[[MediaSample], float] | None = None,
 ) -> dict[str, tuple[MediaSample, ...]]:
     """``train``/``val``/``test`` with every connected set of ids inside one of them.
 
-    ``test`` and ``val`` are the expected fractions of components (not of samples); each part
-    is sorted by path, so equal inputs in any order give equal outputs.
+    Without ``weight``, ``test`` and ``val`` are the expected fractions of components (each
+    goes where its keyed hash falls). With ``weight`` (say, the pictures a sample yields: a
+    video's sampled frames, an image's one), they are fractions of the total weight: the
+    components, in keyed-hash order, each go to the part furthest below its share, so a few
+    large components cannot leave one part nearly empty. Either way each part is sorted by
+    path, so equal inputs in any order give equal outputs.
     """
     if not (0 <= test <= 1 and 0 <= val <= 1 and test + val < 1):
         raise BadInputError(
@@ -99,10 +104,23 @@ def split_by_group(
             code="datasets.bad_split",
         )
     parts: dict[str, list[MediaSample]] = {name: [] for name in SPLITS}
-    for key, component in components(samples).items():
-        u = _unit(key, str(seed))
-        name = "test" if u < test else "val" if u < test + val else "train"
-        parts[name].extend(component)
+    found = components(samples)
+    if weight is None:
+        for key, component in found.items():
+            u = _unit(key, str(seed))
+            name = "test" if u < test else "val" if u < test + val else "train"
+            parts[name].extend(component)
+    else:
+        share = {"train": 1.0 - test - val, "val": val, "test": test}
+        filled = dict.fromkeys(SPLITS, 0.0)
+        for key in sorted(found, key=lambda k: _unit(k, str(seed))):
+            component = found[key]
+            total = sum(filled.values()) + sum(weight(s) for s in component)
+            name = max(
+                (n for n in SPLITS if share[n] > 0), key=lambda n: share[n] * total - filled[n]
+            )
+            parts[name].extend(component)
+            filled[name] += sum(weight(s) for s in component)
     return {name: tuple(sorted(parts[name], key=_order)) for name in SPLITS}
 
 

@@ -13,7 +13,7 @@ and operating points, so a scorer loading it gives calibrated probabilities and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +40,10 @@ __all__ = [
     "VAL_FRACTION",
     "TrainingResult",
     "metrics",
+    "picture_weight",
     "pictures_for",
     "save_trained",
+    "split_for_training",
     "train_detector",
 ]
 
@@ -115,6 +117,29 @@ def metrics(labels: Sequence[int], probabilities: Any, points: OperatingPoints) 
     return out
 
 
+def picture_weight(frames: int) -> Callable[[MediaSample], float]:
+    """A sample's weight in a split: the pictures it yields (a video's sampled frames)."""
+
+    def weight(sample: MediaSample) -> float:
+        return float(frames) if sample.media == "video" else 1.0
+
+    return weight
+
+
+def split_for_training(
+    samples: Sequence[MediaSample], split: dict[str, Any]
+) -> dict[str, tuple[MediaSample, ...]]:
+    """The split a card's ``split`` record describes (what :func:`train_detector` made)."""
+    frames = split.get("weighted_by_frames")
+    return split_by_group(
+        samples,
+        test=float(split.get("test", TEST_FRACTION)),
+        val=float(split.get("val", VAL_FRACTION)),
+        seed=str(split.get("seed", "cameoguard")),
+        weight=None if frames is None else picture_weight(int(frames)),
+    )
+
+
 def train_detector(
     samples: Sequence[MediaSample],
     detector_name: str,
@@ -137,7 +162,15 @@ def train_detector(
     crops = crops or CropSettings()
     if not 0 < val < 1:
         raise BadInputError(f"val={val}: calibration needs a validation fraction in (0, 1)")
-    splits = split_by_group(samples, test=test, val=val, seed=seed)
+    split: dict[str, Any] = {
+        "seed": seed,
+        "test": test,
+        "val": val,
+        "unit": "connected components of group and source ids",
+        "weighted_by_frames": crops.frames,
+        "crops": {"frames": crops.frames, "margin": crops.margin, "size": crops.size},
+    }
+    splits = split_for_training(samples, split)
     if test == 0:
         del splits["test"]
     detector = create_detector(detector_name, **(params or {}))
@@ -158,12 +191,6 @@ def train_detector(
     if "test" in data:
         test_p = calibrator(detector.fake_scores(data["test"][0]))
         measured = metrics(data["test"][1], test_p, points)
-    split = {
-        "seed": seed,
-        "test": test,
-        "val": val,
-        "unit": "connected components of group and source ids",
-    }
     return TrainingResult(detector, calibrator, points, measured, counts, split)
 
 
