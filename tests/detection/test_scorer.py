@@ -13,7 +13,7 @@ from cameoguard.datasets import load_dataset
 from cameoguard.detection.face_cnn import FaceCNN
 from cameoguard.detection.scorer import CalibratedScorer
 from cameoguard.detection.training import save_trained, train_detector
-from cameoguard.errors import ModelUnavailableError
+from cameoguard.errors import BadInputError, ModelUnavailableError
 from cameoguard.media import save_image, write_video
 from tests.consent.conftest import astronaut
 
@@ -67,3 +67,48 @@ def test_a_face_model_on_a_faceless_picture_says_so(tmp_path: Path, detector: Fa
     assert black.fake_probability is None and "no face found" in (black.note or "")
     face = scorer.score(save_image(astronaut(), tmp_path / "face.png"))
     assert face.fake_probability is not None and len(face.faces) == 1
+
+
+def test_bad_input_gets_clear_results(
+    spectral_model: Path, detector: FaceDetector, tmp_path: Path
+) -> None:
+    """Grey, tiny, one-frame, audio-only, corrupt and faceless input: a result or one clear
+    error each, never a traceback or a guess."""
+    from PIL import Image
+
+    from cameoguard.demo import make_tone
+    from cameoguard.errors import CorruptMediaError
+    from cameoguard.media import write_audio
+
+    scorer = CalibratedScorer.load(spectral_model, detector, LIMITS, frames=4)
+    crop = _crops(_photos()[5], 1, np.random.default_rng(3))[0]
+    grey = tmp_path / "grey.png"
+    Image.fromarray(crop[:, :, 1]).save(grey)  # an L-mode file
+    assert scorer.score(grey).fake_probability is not None
+    tiny = save_image(np.full((4, 4, 3), 128, np.uint8), tmp_path / "tiny.png")
+    with pytest.raises(BadInputError, match="too small"):
+        scorer.score(tiny)
+    one = scorer.score(write_video(tmp_path / "one.mp4", [crop], fps=1))
+    assert one.frames_sampled == 1 and one.fake_probability is not None
+    sound = scorer.score(write_audio(make_tone(1.0), tmp_path / "tone.wav"))
+    assert sound.fake_probability is None and sound.note == "audio has no pictures"
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(save_image(crop, tmp_path / "ok.jpg").read_bytes()[:300])
+    with pytest.raises(CorruptMediaError):
+        scorer.score(broken)
+
+
+def test_the_face_model_on_grey_and_tiny_faces(tmp_path: Path, detector: FaceDetector) -> None:
+    from PIL import Image
+
+    from cameoguard.detection.calibration import Calibrator, OperatingPoints
+
+    model = FaceCNN(epochs=1).fit([astronaut()[20:260, 130:370]] * 4, [0, 1, 0, 1])
+    points = OperatingPoints(0.2, 0.8, 0.01, 0.05, 0.0, 1.0)
+    scorer = CalibratedScorer(model, Calibrator("platt"), points, detector, LIMITS)
+    grey = tmp_path / "grey.png"
+    Image.fromarray(astronaut()[:, :, 0]).save(grey)
+    assert len(scorer.score(grey).faces) == 1
+    small = save_image(np.ascontiguousarray(astronaut()[::16, ::16]), tmp_path / "small.png")
+    result = scorer.score(small)  # 32x32: no face to judge, said so
+    assert result.fake_probability is None and "no face found" in (result.note or "")
