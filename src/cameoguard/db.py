@@ -425,6 +425,7 @@ def load_models() -> None:
     Alembic's autogenerate and the model-vs-migration tests compare against ``Base.metadata``;
     a table whose module was never imported would look like one to drop.
     """
+    import cameoguard.accounts
     import cameoguard.consent.models
     import cameoguard.generator_adapter.library
     import cameoguard.provenance.ledger  # noqa: F401

@@ -120,12 +120,13 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--require-trusted", action="store_true",
                         help="exit 1 unless every file is signed by a trusted signer")  # fmt: skip
 
-    from cameoguard.cli import cameo, generate
+    from cameoguard.cli import cameo, generate, service
     from cameoguard.cli import detect as detect_cli
 
     cameo.add_parsers(sub)
     generate.add_parsers(sub)
     detect_cli.add_parsers(sub)
+    service.add_parsers(sub)
     return parser
 
 
@@ -412,6 +413,18 @@ def _cmd_generations(args: argparse.Namespace, console: Console) -> ExitCode:
     return ExitCode(run_generations(args, console, _settings(args)))
 
 
+def _cmd_accounts(args: argparse.Namespace, console: Console) -> ExitCode:
+    from cameoguard.cli.service import run_accounts
+
+    return ExitCode(run_accounts(args, console, _settings(args)))
+
+
+def _cmd_serve(args: argparse.Namespace, console: Console) -> ExitCode:
+    from cameoguard.cli.service import run_serve
+
+    return ExitCode(run_serve(args, console, _settings(args)))
+
+
 def _cmd_detect(args: argparse.Namespace, console: Console) -> ExitCode:
     from cameoguard.cli.detect import run_detect
 
@@ -433,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "keys": _cmd_keys_init, "db": _cmd_db, "sign": _cmd_sign, "verify": _cmd_verify,
         "watermark": _cmd_watermark, "resolve": _cmd_resolve, "cameo": _cmd_cameo,
         "audit": _cmd_audit, "generate": _cmd_generate, "generations": _cmd_generations,
-        "detect": _cmd_detect,
+        "detect": _cmd_detect, "accounts": _cmd_accounts, "serve": _cmd_serve,
     }  # fmt: skip
     try:
         return int(handlers[args.command](args, console))

@@ -1,0 +1,200 @@
+"""The FastAPI app: ``/healthz`` (no key), ``/v1/*`` (a Bearer key), one JSON error envelope.
+
+What flows through: :func:`create_app` opens the domain objects once per worker (the
+:class:`~cameoguard.verification.Verifier` with its ledger, registry and optional detector,
+and the :class:`~cameoguard.accounts.AccountStore`) and closes them at shutdown. Every
+``/v1`` request needs ``Authorization: Bearer KEY`` of an enabled account (401 otherwise) and
+a role the endpoint allows (403). ``POST /v1/verify`` streams the upload to a private
+temporary file, stopping at the size limit (413) before anything is decoded, then runs the
+verify flow and answers the fused report; the file is deleted afterwards.
+
+Errors are always ``{"error": {"code": ..., "message": ...}}``: domain errors map to 4xx by
+kind (bad input 400, unsupported media 415, limits 413, not found 404, permission 403,
+configuration 503); an unexpected exception is logged (never with upload bytes) and answered
+as a 500 envelope with no internals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, File, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cameoguard import __version__, db
+from cameoguard.accounts import Account, AccountStore, Role
+from cameoguard.errors import (
+    BadInputError,
+    CameoguardError,
+    ConfigurationError,
+    FileNotFoundInputError,
+    MediaLimitError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnsupportedMediaError,
+)
+from cameoguard.settings import Settings, get_settings
+
+__all__ = ["ANY_ROLE", "ApiError", "create_app", "require"]
+
+log = logging.getLogger(__name__)
+CHUNK = 1 << 20
+
+
+class ApiError(CameoguardError):
+    """An error with its HTTP status (authentication, authorization, request shape)."""
+
+    def __init__(self, status: int, message: str, *, code: str) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+
+
+def status_for(error: CameoguardError) -> int:
+    if isinstance(error, ApiError):
+        return error.status
+    for kind, status in (
+        (MediaLimitError, 413),
+        (UnsupportedMediaError, 415),
+        (NotFoundError, 404),
+        (FileNotFoundInputError, 400),
+        (BadInputError, 400),
+        (PermissionDeniedError, 403),
+        (ConfigurationError, 503),
+    ):
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def envelope(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def require(*roles: Role) -> Callable[[Request], Awaitable[Account]]:
+    """A dependency: the account of the request's Bearer key, with one of ``roles`` (admin
+    always passes; no roles: any account)."""
+
+    async def check(request: Request) -> Account:
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise ApiError(
+                401, "send an API key as 'Authorization: Bearer KEY'", code="auth.missing"
+            )
+        store: AccountStore = request.app.state.accounts
+        account = store.authenticate(key.strip())
+        if account is None:
+            raise ApiError(401, "this API key is unknown or disabled", code="auth.invalid")
+        if roles and account.role not in roles and account.role is not Role.ADMIN:
+            raise ApiError(
+                403,
+                f"role {account.role} may not do this; it needs "
+                f"{' or '.join(r.value for r in roles)}",
+                code="auth.forbidden",
+            )
+        return account
+
+    return check
+
+
+ANY_ROLE = require()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from cameoguard.verification import Verifier
+
+        engine = db.engine_from_settings(settings)
+        db.upgrade(engine)
+        app.state.accounts = AccountStore(engine)
+        with Verifier.from_settings(settings) as verifier:
+            app.state.verifier = verifier
+            try:
+                yield
+            finally:
+                engine.dispose()
+
+    app = FastAPI(
+        title="cameoguard",
+        version=__version__,
+        description="Consent-first AI media: verification, cameos, generation, moderation.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(CameoguardError)
+    async def _domain(_: Request, error: CameoguardError) -> JSONResponse:
+        return envelope(status_for(error), error.code, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return envelope(422, "request.invalid", f"{where}: {first.get('msg', 'invalid request')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return envelope(error.status_code, f"http.{error.status_code}", str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.error("unexpected %s while serving a request", type(error).__name__)
+        return envelope(500, "internal", "the server failed; the error was logged")
+
+    @app.get("/healthz", tags=["service"])
+    async def healthz() -> dict[str, Any]:
+        """Liveness: no key needed, no data returned."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/v1/me", tags=["accounts"])
+    async def me(account: Annotated[Account, Depends(ANY_ROLE)]) -> dict[str, Any]:
+        """The account the key belongs to."""
+        return {"name": account.name, "role": account.role.value, "key_prefix": account.key_prefix}
+
+    @app.post("/v1/verify", tags=["verify"])
+    def verify(
+        account: Annotated[Account, Depends(ANY_ROLE)],
+        file: Annotated[UploadFile, File(description="an image, video or audio file")],
+    ) -> dict[str, Any]:
+        """The fused authenticity report of one uploaded file (C2PA, watermark and ledger,
+        faces and consent, passive detector)."""
+        limit = settings.max_upload_bytes
+        with tempfile.TemporaryDirectory(prefix="cg-upload-") as scratch:
+            os.chmod(scratch, 0o700)
+            path = Path(scratch) / "upload"
+            size = 0
+            with path.open("wb") as out:
+                while chunk := file.file.read(CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise MediaLimitError(
+                            f"the upload is larger than {limit} bytes "
+                            "(CAMEOGUARD_MAX_UPLOAD_BYTES); send a smaller file",
+                            code="upload.too_large",
+                        )
+                    out.write(chunk)
+            if size == 0:
+                raise BadInputError(
+                    "the uploaded file is empty; send the media file's bytes", code="upload.empty"
+                )
+            result = app.state.verifier.verify(path)
+            body: dict[str, Any] = result.to_dict()
+            body["file"] = {"name": file.filename, "bytes": size}
+            return body
+
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For ``uvicorn --factory``: the app with settings from the environment."""
+    return create_app()

@@ -1,0 +1,213 @@
+"""The service's first slice: keys and roles, the error envelope, POST /v1/verify, serve."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from cameoguard import db
+from cameoguard.accounts import AccountStore, Role
+from cameoguard.api.app import create_app
+from cameoguard.errors import BadInputError
+from cameoguard.media import save_image
+from cameoguard.settings import Settings
+from tests.consent.conftest import astronaut
+
+
+@pytest.fixture
+def service(settings: Settings) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
+    small = settings.model_copy(update={"max_upload_bytes": 2_000_000})
+    engine = db.engine_from_settings(small)
+    db.upgrade(engine)
+    store = AccountStore(engine)
+    keys = {role.value: store.create(f"acct-{role.value}", role)[1] for role in Role}
+    engine.dispose()
+    import threading
+
+    import uvicorn
+
+    config = uvicorn.Config(
+        create_app(small), host="127.0.0.1", port=_free_port(), log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    with httpx.Client(base_url=f"http://127.0.0.1:{config.port}", timeout=60) as client:
+        yield client, keys
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_keys_are_stored_hashed_and_checked(settings: Settings) -> None:
+    engine = db.engine_from_settings(settings)
+    db.upgrade(engine)
+    store = AccountStore(engine)
+    account, key = store.create("platform-1", "platform")
+    assert key.startswith("cg_") and len(key) == 46 and account.key_prefix == key[:8]
+    with engine.connect() as connection:
+        stored = " ".join(
+            str(v) for row in connection.exec_driver_sql("SELECT * FROM accounts") for v in row
+        )
+    assert key not in stored  # only the hash is kept
+    assert store.authenticate(key) == account
+    assert store.authenticate(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+    assert store.authenticate("not a key") is None
+    store.disable("platform-1")
+    assert store.authenticate(key) is None
+    for name, role, code in (
+        ("Bad Name", "user", "accounts.bad_name"),
+        ("x", "root", "accounts.bad_role"),
+        ("platform-1", "user", "accounts.exists"),
+    ):
+        with pytest.raises(BadInputError) as caught:
+            store.create(name, role)
+        assert caught.value.code == code
+    engine.dispose()
+
+
+def test_healthz_needs_no_key_and_v1_needs_one(
+    service: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    client, keys = service
+    assert client.get("/healthz").json()["status"] == "ok"
+    for headers, code in (
+        ({}, "auth.missing"),
+        (_auth("cg_" + "x" * 43), "auth.invalid"),
+        ({"Authorization": "Basic abc"}, "auth.missing"),
+    ):
+        response = client.get("/v1/me", headers=headers)
+        assert response.status_code == 401 and response.json()["error"]["code"] == code
+    for role, key in keys.items():
+        assert client.get("/v1/me", headers=_auth(key)).json()["role"] == role
+    assert client.get("/nowhere").json()["error"]["code"] == "http.404"
+
+
+def test_verify_answers_the_fused_report(
+    service: tuple[httpx.Client, dict[str, str]], tmp_path: Path
+) -> None:
+    client, keys = service
+    photo = save_image(astronaut(), tmp_path / "photo.jpg")
+    for role in ("platform", "user", "moderator", "admin"):
+        response = client.post(
+            "/v1/verify",
+            headers=_auth(keys[role]),
+            files={"file": ("photo.jpg", photo.read_bytes(), "image/jpeg")},
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["authenticity"]["label"] == "no_evidence_either_way"
+        assert body["provenance"]["state"] == "absent"
+        assert body["file"] == {"name": "photo.jpg", "bytes": photo.stat().st_size}
+    sources = [e["source"] for e in body["authenticity"]["evidence"]]
+    assert "detector" in sources  # says passive detection is unavailable (none configured)
+
+
+def _bomb() -> bytes:
+    """A PNG whose header claims 50000 x 50000 pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    header = (50_000).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
+    pixels = zlib.compress(b"\0" * 1024)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "status", "code"),
+    [
+        (None, 422, "request.invalid"),
+        ({"file": ("empty.jpg", b"", "image/jpeg")}, 400, "upload.empty"),
+        ({"file": ("notes.txt", b"hello, not media", "text/plain")}, 415, None),
+        ({"file": ("big.bin", b"\0" * 2_000_001, "image/jpeg")}, 413, "upload.too_large"),
+        ({"file": ("bomb.png", _bomb(), "image/png")}, 413, None),
+    ],
+)
+def test_bad_uploads_get_4xx_envelopes(
+    service: tuple[httpx.Client, dict[str, str]],
+    files: dict[str, tuple[str, bytes, str]] | None,
+    status: int,
+    code: str | None,
+) -> None:
+    client, keys = service
+    response = client.post("/v1/verify", headers=_auth(keys["platform"]), files=files)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["message"] and (code is None or error["code"] == code)
+
+
+def test_corrupt_jpeg_is_a_4xx(
+    service: tuple[httpx.Client, dict[str, str]], tmp_path: Path
+) -> None:
+    client, keys = service
+    data = save_image(np.full((300, 300, 3), 90, np.uint8), tmp_path / "x.jpg").read_bytes()
+    response = client.post(
+        "/v1/verify",
+        headers=_auth(keys["platform"]),
+        files={"file": ("x.jpg", io.BytesIO(data[:400]), "image/jpeg")},
+    )
+    assert 400 <= response.status_code < 500 and "error" in response.json()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_serve_runs_a_real_server(settings: Settings, tmp_path: Path) -> None:
+    env = {**os.environ, "CAMEOGUARD_DATA_DIR": str(settings.data_dir)}
+    cli = [sys.executable, "-m", "cameoguard.cli.main"]
+    made = subprocess.run(
+        [*cli, "accounts", "create", "plat", "--role", "platform", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = __import__("json").loads(made.stdout)["key"]
+    port = _free_port()
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        me = httpx.get(f"http://127.0.0.1:{port}/v1/me", headers=_auth(key))
+        assert me.json() == {"name": "plat", "role": "platform", "key_prefix": key[:8]}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
