@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import socket
@@ -20,13 +21,22 @@ from cameoguard import db
 from cameoguard.accounts import AccountStore, Role
 from cameoguard.api.app import create_app
 from cameoguard.errors import BadInputError
+from cameoguard.media import load_image as _load
 from cameoguard.media import save_image
 from cameoguard.settings import Settings
 from tests.consent.conftest import astronaut
+from tests.generator_adapter.conftest import LIMITS
 
 
 @pytest.fixture
 def service(settings: Settings) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
+    with running(settings) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def running(settings: Settings) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
+    """The app on a loopback port in this process, with one account per role."""
     small = settings.model_copy(update={"max_upload_bytes": 2_000_000})
     engine = db.engine_from_settings(small)
     db.upgrade(engine)
@@ -211,3 +221,59 @@ def test_serve_runs_a_real_server(settings: Settings, tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_resolution_and_consent_status_for_our_output(
+    settings: Settings, embedder: object, detector: object, tmp_path: Path
+) -> None:
+    from cameoguard.consent.values import Actor
+    from cameoguard.provenance.softbinding import SOFT_BINDING_ALG
+    from tests.generator_adapter.conftest import enroll_astronaut, make_pipeline
+    from tests.generator_adapter.test_pipeline import request
+
+    pipeline = make_pipeline(settings, embedder, detector)  # type: ignore[arg-type]
+    target = save_image(astronaut(), tmp_path / "target.png")
+    cameo = enroll_astronaut(pipeline.registry)
+    gen = pipeline.generate(request(target, cameo.id)).generation
+    assert gen.path is not None
+    entry = pipeline.emitter.ledger.get(gen.id)
+    assert entry is not None and entry.consent_grant_ids
+    grant = entry.consent_grant_ids[0]
+    stripped = save_image(
+        np.ascontiguousarray(_load(gen.path, LIMITS)[6:-6, 6:-6]),
+        tmp_path / "stripped.jpg",
+        quality=85,
+    )
+    with running(settings) as (client, keys):
+        auth = _auth(keys["platform"])
+        found = client.post(
+            "/v1/matches/byContent",
+            headers=auth,
+            files={"file": ("s.jpg", stripped.read_bytes(), "image/jpeg")},
+        ).json()
+        assert found["matches"][0]["manifestId"] == gen.id
+        assert found["resolution"]["method"]
+        by = client.post(
+            "/v1/matches/byBinding", headers=auth, json={"alg": SOFT_BINDING_ALG, "value": gen.id}
+        ).json()
+        assert by == {"matches": [{"manifestId": gen.id, "similarityScore": 100}]}
+        unknown = client.post(
+            "/v1/matches/byBinding", headers=auth, json={"alg": "com.other.v1", "value": gen.id}
+        )
+        assert unknown.status_code == 400
+        assert unknown.json()["error"]["code"] == "matches.unknown_alg"
+        bad = client.post(
+            "/v1/matches/byBinding", headers=auth, json={"alg": SOFT_BINDING_ALG, "value": "nope"}
+        )
+        assert bad.status_code == 400
+        store = client.get(f"/v1/manifests/{gen.id}", headers=auth)
+        assert store.status_code == 200 and store.headers["content-type"] == "application/c2pa"
+        assert store.content == bytes(entry.manifest_store)
+        assert client.get("/v1/manifests/g_000000000001", headers=auth).status_code == 404
+        status = client.get(f"/v1/consent/grants/{grant}", headers=auth).json()
+        assert status["state"] == "active"
+        pipeline.registry.revoke(cameo.id, actor=Actor("alice"))
+        after = client.get(f"/v1/consent/grants/{grant}", headers=auth).json()
+        assert after["state"] == "revoked" and after["revoked_at"]
+        missing = client.get("/v1/consent/grants/nope", headers=auth)
+        assert missing.status_code == 404 and missing.json()["error"]["code"]

@@ -20,13 +20,14 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cameoguard import __version__, db
@@ -41,12 +42,21 @@ from cameoguard.errors import (
     PermissionDeniedError,
     UnsupportedMediaError,
 )
+from cameoguard.provenance.softbinding import SOFT_BINDING_ALG, Resolution, Resolver
 from cameoguard.settings import Settings, get_settings
+from cameoguard.watermark.payload import parse_payload
 
 __all__ = ["ANY_ROLE", "ApiError", "create_app", "require"]
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
+
+
+class Binding(BaseModel):
+    """A soft binding to look up (C2PA Soft Binding Resolution API, ``byBinding``)."""
+
+    alg: str = Field(examples=[SOFT_BINDING_ALG])
+    value: str = Field(examples=["g_0123456789ab"], max_length=64)
 
 
 class ApiError(CameoguardError):
@@ -161,13 +171,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """The account the key belongs to."""
         return {"name": account.name, "role": account.role.value, "key_prefix": account.key_prefix}
 
-    @app.post("/v1/verify", tags=["verify"])
-    def verify(
-        account: Annotated[Account, Depends(ANY_ROLE)],
-        file: Annotated[UploadFile, File(description="an image, video or audio file")],
-    ) -> dict[str, Any]:
-        """The fused authenticity report of one uploaded file (C2PA, watermark and ledger,
-        faces and consent, passive detector)."""
+    @contextlib.contextmanager
+    def received(file: UploadFile) -> Iterator[tuple[Path, int]]:
+        """The upload in a private temporary file (deleted afterwards), within the size cap."""
         limit = settings.max_upload_bytes
         with tempfile.TemporaryDirectory(prefix="cg-upload-") as scratch:
             os.chmod(scratch, 0o700)
@@ -187,10 +193,91 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 raise BadInputError(
                     "the uploaded file is empty; send the media file's bytes", code="upload.empty"
                 )
+            yield path, size
+
+    def resolver(request: Request) -> Resolver:
+        found: Resolver | None = request.app.state.verifier.resolver
+        if found is None:
+            raise ConfigurationError(
+                "this deployment has no watermark key yet, so nothing can be resolved; "
+                "run `cameoguard keys init`",
+                code="service.no_watermark_key",
+            )
+        return found
+
+    @app.post("/v1/verify", tags=["verify"])
+    def verify(
+        account: Annotated[Account, Depends(ANY_ROLE)],
+        file: Annotated[UploadFile, File(description="an image, video or audio file")],
+    ) -> dict[str, Any]:
+        """The fused authenticity report of one uploaded file (C2PA, watermark and ledger,
+        faces and consent, passive detector)."""
+        with received(file) as (path, size):
             result = app.state.verifier.verify(path)
             body: dict[str, Any] = result.to_dict()
             body["file"] = {"name": file.filename, "bytes": size}
             return body
+
+    def _matches(resolution: Resolution) -> dict[str, Any]:
+        """The C2PA Soft Binding Resolution API's answer shape, plus our explanation."""
+        matches = []
+        if resolution.matched and resolution.generation_id is not None:
+            matches.append(
+                {
+                    "manifestId": resolution.generation_id,
+                    "similarityScore": round(100 * resolution.strength),
+                }
+            )
+        return {"matches": matches, "resolution": resolution.to_dict(include_manifest=False)}
+
+    @app.post("/v1/matches/byContent", tags=["soft binding resolution"])
+    def by_content(
+        request: Request,
+        account: Annotated[Account, Depends(ANY_ROLE)],
+        file: Annotated[UploadFile, File(description="media that may have lost its manifest")],
+    ) -> dict[str, Any]:
+        """Find the manifest of stripped or re-encoded media by watermark and fingerprint."""
+        found = resolver(request)
+        with received(file) as (path, _):
+            return _matches(found.resolve(path))
+
+    @app.post("/v1/matches/byBinding", tags=["soft binding resolution"])
+    def by_binding(
+        request: Request,
+        account: Annotated[Account, Depends(ANY_ROLE)],
+        binding: Binding,
+    ) -> dict[str, Any]:
+        """The manifest a soft-binding value (this deployment's watermark payload) names."""
+        if binding.alg != SOFT_BINDING_ALG:
+            raise BadInputError(
+                f"alg {binding.alg!r} is not resolved here; this deployment resolves "
+                f"{SOFT_BINDING_ALG!r}",
+                code="matches.unknown_alg",
+            )
+        entry = resolver(request).ledger.by_payload(parse_payload(binding.value))
+        if entry is None:
+            return {"matches": []}
+        return {"matches": [{"manifestId": entry.generation_id, "similarityScore": 100}]}
+
+    @app.get("/v1/manifests/{manifest_id}", tags=["soft binding resolution"])
+    def manifest(
+        request: Request, manifest_id: str, account: Annotated[Account, Depends(ANY_ROLE)]
+    ) -> Response:
+        """The C2PA manifest store recorded for a generation (``application/c2pa``)."""
+        entry = resolver(request).ledger.get(manifest_id)
+        if entry is None:
+            raise NotFoundError(f"no manifest with id {manifest_id!r}", code="manifests.not_found")
+        return Response(bytes(entry.manifest_store), media_type="application/c2pa")
+
+    @app.get("/v1/consent/grants/{grant_id}", tags=["consent"])
+    def grant_status(
+        request: Request, grant_id: str, account: Annotated[Account, Depends(ANY_ROLE)]
+    ) -> dict[str, Any]:
+        """Whether a consent grant written into a manifest still stands (like OCSP for a
+        certificate): ``active``, ``revoked`` (with when) or ``deleted``."""
+        registry = request.app.state.verifier.registry
+        status: dict[str, Any] = registry.grant_status(grant_id).to_dict()
+        return status
 
     return app
 
