@@ -277,3 +277,50 @@ def test_resolution_and_consent_status_for_our_output(
         assert after["state"] == "revoked" and after["revoked_at"]
         missing = client.get("/v1/consent/grants/nope", headers=auth)
         assert missing.status_code == 404 and missing.json()["error"]["code"]
+
+
+def test_owners_manage_their_own_cameos_only(shared_data: Path, settings: Settings) -> None:
+    obama = shared_data / "faces/face_recognition/obama"
+    files = [
+        ("photos", (n, (obama / n).read_bytes(), "image/jpeg"))
+        for n in ("obama2.jpg", "obama3.jpg", "obama1_knn_test.jpg")
+    ]
+    with running(settings) as (client, keys):
+        user, platform = _auth(keys["user"]), _auth(keys["platform"])
+        refused = client.post("/v1/cameos", headers=platform, data={"name": "Barack"}, files=files)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "auth.forbidden"
+        made = client.post("/v1/cameos", headers=user, data={"name": "Barack"}, files=files)
+        assert made.status_code == 201, made.text
+        cameo = made.json()
+        assert cameo["owner"] == "acct-user" and cameo["status"] == "active"
+        cid = cameo["id"]
+        assert [c["id"] for c in client.get("/v1/cameos", headers=user).json()["cameos"]] == [cid]
+        permitted = client.put(
+            f"/v1/cameos/{cid}/permissions",
+            headers=user,
+            json={"tier": "approved", "approve": ["bob"]},
+        ).json()
+        assert permitted["tier"] == "approved" and permitted["approved"] == ["bob"]
+        bad_tier = client.put(
+            f"/v1/cameos/{cid}/permissions", headers=user, json={"tier": "nobody"}
+        )
+        assert bad_tier.status_code == 400
+        assert bad_tier.json()["error"]["code"] == "consent.unknown_tier"
+        restricted = client.put(
+            f"/v1/cameos/{cid}/restrictions", headers=user, json={"forbid": ["topic:politics"]}
+        ).json()
+        assert "topic:politics" in restricted["restrictions"]
+        # the moderator is another account: the cameo is not theirs, so it does not exist
+        other = client.get(f"/v1/cameos/{cid}", headers=_auth(keys["moderator"]))
+        assert other.status_code in (403, 404)
+        assert client.get(f"/v1/cameos/{cid}", headers=_auth(keys["admin"])).status_code == 200
+        revoked = client.post(
+            f"/v1/cameos/{cid}/revoke", headers=user, json={"reason": "changed my mind"}
+        ).json()
+        assert revoked["status"] == "revoked" or revoked.get("cameo", {}).get("status") == "revoked"
+        deleted = client.delete(f"/v1/cameos/{cid}", headers=user)
+        assert deleted.status_code == 200
+        assert client.get(f"/v1/cameos/{cid}", headers=user).status_code == 404
+        assert client.get("/v1/cameos", headers=user).json()["cameos"] == []
+        too_few = client.post("/v1/cameos", headers=user, data={"name": "x"}, files=files[:1])
+        assert too_few.status_code == 400 and too_few.json()["error"]["code"]

@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cameoguard import __version__, db
 from cameoguard.accounts import Account, AccountStore, Role
+from cameoguard.consent.values import Actor
 from cameoguard.errors import (
     BadInputError,
     CameoguardError,
@@ -46,7 +47,7 @@ from cameoguard.provenance.softbinding import SOFT_BINDING_ALG, Resolution, Reso
 from cameoguard.settings import Settings, get_settings
 from cameoguard.watermark.payload import parse_payload
 
-__all__ = ["ANY_ROLE", "ApiError", "create_app", "require"]
+__all__ = ["ANY_ROLE", "ApiError", "actor_of", "create_app", "receive", "require"]
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
@@ -118,6 +119,36 @@ def require(*roles: Role) -> Callable[[Request], Awaitable[Account]]:
 ANY_ROLE = require()
 
 
+@contextlib.contextmanager
+def receive(file: UploadFile, limit: int) -> Iterator[tuple[Path, int]]:
+    """The upload in a private temporary file (deleted afterwards), within ``limit`` bytes."""
+    with tempfile.TemporaryDirectory(prefix="cg-upload-") as scratch:
+        os.chmod(scratch, 0o700)
+        suffix = Path(file.filename or "").suffix.lower()[:8]
+        path = Path(scratch) / f"upload{suffix if suffix.isascii() else ''}"
+        size = 0
+        with path.open("wb") as out:
+            while chunk := file.file.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise MediaLimitError(
+                        f"the upload is larger than {limit} bytes "
+                        "(CAMEOGUARD_MAX_UPLOAD_BYTES); send a smaller file",
+                        code="upload.too_large",
+                    )
+                out.write(chunk)
+        if size == 0:
+            raise BadInputError(
+                "the uploaded file is empty; send the media file's bytes", code="upload.empty"
+            )
+        yield path, size
+
+
+def actor_of(account: Account) -> Actor:
+    """The consent registry's actor for an API account (admins act for anyone)."""
+    return Actor(account.name, admin=account.role is Role.ADMIN)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -128,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = db.engine_from_settings(settings)
         db.upgrade(engine)
         app.state.accounts = AccountStore(engine)
+        app.state.settings = settings
         with Verifier.from_settings(settings) as verifier:
             app.state.verifier = verifier
             try:
@@ -161,6 +193,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.error("unexpected %s while serving a request", type(error).__name__)
         return envelope(500, "internal", "the server failed; the error was logged")
 
+    from cameoguard.api.cameos import router as cameos
+
+    app.include_router(cameos)
+
     @app.get("/healthz", tags=["service"])
     async def healthz() -> dict[str, Any]:
         """Liveness: no key needed, no data returned."""
@@ -170,30 +206,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def me(account: Annotated[Account, Depends(ANY_ROLE)]) -> dict[str, Any]:
         """The account the key belongs to."""
         return {"name": account.name, "role": account.role.value, "key_prefix": account.key_prefix}
-
-    @contextlib.contextmanager
-    def received(file: UploadFile) -> Iterator[tuple[Path, int]]:
-        """The upload in a private temporary file (deleted afterwards), within the size cap."""
-        limit = settings.max_upload_bytes
-        with tempfile.TemporaryDirectory(prefix="cg-upload-") as scratch:
-            os.chmod(scratch, 0o700)
-            path = Path(scratch) / "upload"
-            size = 0
-            with path.open("wb") as out:
-                while chunk := file.file.read(CHUNK):
-                    size += len(chunk)
-                    if size > limit:
-                        raise MediaLimitError(
-                            f"the upload is larger than {limit} bytes "
-                            "(CAMEOGUARD_MAX_UPLOAD_BYTES); send a smaller file",
-                            code="upload.too_large",
-                        )
-                    out.write(chunk)
-            if size == 0:
-                raise BadInputError(
-                    "the uploaded file is empty; send the media file's bytes", code="upload.empty"
-                )
-            yield path, size
 
     def resolver(request: Request) -> Resolver:
         found: Resolver | None = request.app.state.verifier.resolver
@@ -212,7 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> dict[str, Any]:
         """The fused authenticity report of one uploaded file (C2PA, watermark and ledger,
         faces and consent, passive detector)."""
-        with received(file) as (path, size):
+        with receive(file, settings.max_upload_bytes) as (path, size):
             result = app.state.verifier.verify(path)
             body: dict[str, Any] = result.to_dict()
             body["file"] = {"name": file.filename, "bytes": size}
@@ -238,7 +250,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> dict[str, Any]:
         """Find the manifest of stripped or re-encoded media by watermark and fingerprint."""
         found = resolver(request)
-        with received(file) as (path, _):
+        with receive(file, settings.max_upload_bytes) as (path, _):
             return _matches(found.resolve(path))
 
     @app.post("/v1/matches/byBinding", tags=["soft binding resolution"])
