@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from cameoguard.accounts import Account, Role
-from cameoguard.consent.registry import CameoRegistry
 from cameoguard.consent.models import CameoStatus
+from cameoguard.consent.registry import CameoRegistry
 from cameoguard.errors import BadInputError, NotFoundError
 
 __all__ = ["router"]
