@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         default=3600, gt=0, description="How long a consent grant from authorize() is valid."
     )
 
+    api_rate_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="Requests per API key per minute, per worker (burst: the same).",
+    )
     public_url: str = Field(
         default="http://localhost:8000",
         description="Base URL of this deployment's API; consent status URLs in manifests use it.",

@@ -37,7 +37,10 @@ def service(settings: Settings) -> Iterator[tuple[httpx.Client, dict[str, str]]]
 @contextlib.contextmanager
 def running(settings: Settings) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
     """The app on a loopback port in this process, with one account per role."""
+    from cameoguard.watermark.keys import load_or_create_watermark_key
+
     small = settings.model_copy(update={"max_upload_bytes": 2_000_000})
+    load_or_create_watermark_key(small.watermark_key_path)  # as `cameoguard keys init` does
     engine = db.engine_from_settings(small)
     db.upgrade(engine)
     store = AccountStore(engine)
@@ -324,3 +327,63 @@ def test_owners_manage_their_own_cameos_only(shared_data: Path, settings: Settin
         assert client.get("/v1/cameos", headers=user).json()["cameos"] == []
         too_few = client.post("/v1/cameos", headers=user, data={"name": "x"}, files=files[:1])
         assert too_few.status_code == 400 and too_few.json()["error"]["code"]
+
+
+#: every /v1 endpoint, and the roles that may call it (admin may call everything)
+ENDPOINTS = [
+    ("GET", "/v1/me", {"user", "platform", "moderator", "admin"}),
+    ("POST", "/v1/verify", {"user", "platform", "moderator", "admin"}),
+    ("POST", "/v1/matches/byContent", {"user", "platform", "moderator", "admin"}),
+    ("POST", "/v1/matches/byBinding", {"user", "platform", "moderator", "admin"}),
+    ("GET", "/v1/manifests/g_000000000001", {"user", "platform", "moderator", "admin"}),
+    ("GET", "/v1/consent/grants/gr_unknown", {"user", "platform", "moderator", "admin"}),
+    ("POST", "/v1/cameos", {"user", "admin"}),
+    ("GET", "/v1/cameos", {"user", "admin"}),
+    ("GET", "/v1/cameos/c_000000000000", {"user", "admin"}),
+    ("PUT", "/v1/cameos/c_000000000000/permissions", {"user", "admin"}),
+    ("PUT", "/v1/cameos/c_000000000000/restrictions", {"user", "admin"}),
+    ("POST", "/v1/cameos/c_000000000000/revoke", {"user", "admin"}),
+    ("DELETE", "/v1/cameos/c_000000000000", {"user", "admin"}),
+]
+
+
+def test_the_authorization_matrix(service: tuple[httpx.Client, dict[str, str]]) -> None:
+    client, keys = service
+    for route in create_app(Settings()).routes:  # a new endpoint must join the matrix
+        path = getattr(route, "path", "")
+        for method in getattr(route, "methods", None) or ():
+            if path.startswith("/v1"):
+                assert any(
+                    m == method and route.path_regex.match(p)  # type: ignore[attr-defined]
+                    for m, p, _ in ENDPOINTS
+                ), (method, path)
+    for method, path, allowed in ENDPOINTS:
+        anonymous = client.request(method, path)
+        assert anonymous.status_code == 401, (method, path)
+        for role, key in keys.items():
+            response = client.request(method, path, headers=_auth(key), json={})
+            if role in allowed:
+                assert response.status_code not in (401, 403), (method, path, role)
+            else:
+                assert response.status_code == 403, (method, path, role, response.text)
+                assert response.json()["error"]["code"] == "auth.forbidden"
+            assert response.status_code < 500, (method, path, role, response.text)
+
+
+def test_rate_limits_per_key(settings: Settings) -> None:
+    from cameoguard.api.app import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(60, clock=lambda: now[0])
+    assert all(limiter.take("a") == 0 for _ in range(60))
+    assert limiter.take("a") == pytest.approx(1.0)
+    assert limiter.take("b") == 0  # another key has its own bucket
+    now[0] += 2.0
+    assert limiter.take("a") == 0 and limiter.take("a") == 0 and limiter.take("a") > 0
+    with running(settings.model_copy(update={"api_rate_per_minute": 3})) as (client, keys):
+        codes = [client.get("/v1/me", headers=_auth(keys["user"])).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = client.get("/v1/me", headers=_auth(keys["user"]))
+        assert limited.json()["error"]["code"] == "rate.limited"
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert client.get("/v1/me", headers=_auth(keys["platform"])).status_code == 200

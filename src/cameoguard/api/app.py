@@ -20,6 +20,8 @@ import contextlib
 import logging
 import os
 import tempfile
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -47,7 +49,7 @@ from cameoguard.provenance.softbinding import SOFT_BINDING_ALG, Resolution, Reso
 from cameoguard.settings import Settings, get_settings
 from cameoguard.watermark.payload import parse_payload
 
-__all__ = ["ANY_ROLE", "ApiError", "actor_of", "create_app", "receive", "require"]
+__all__ = ["ANY_ROLE", "ApiError", "RateLimiter", "actor_of", "create_app", "receive", "require"]
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
@@ -63,9 +65,37 @@ class Binding(BaseModel):
 class ApiError(CameoguardError):
     """An error with its HTTP status (authentication, authorization, request shape)."""
 
-    def __init__(self, status: int, message: str, *, code: str) -> None:
+    def __init__(
+        self, status: int, message: str, *, code: str, retry_after: float | None = None
+    ) -> None:
         super().__init__(message, code=code)
         self.status = status
+        self.retry_after = retry_after
+
+
+class RateLimiter:
+    """A token bucket per account: ``per_minute`` requests a minute, bursts up to the same.
+
+    Kept in each worker's memory: with N workers a key gets up to N times the rate (a shared
+    limiter belongs in front of the service, or in PostgreSQL, when that matters).
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.capacity, self.clock = per_minute / 60.0, float(per_minute), clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """0 when the request may go; otherwise the seconds until it may."""
+        with self._lock:
+            now = self.clock()
+            tokens, then = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - then) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / self.rate
 
 
 def status_for(error: CameoguardError) -> int:
@@ -104,6 +134,15 @@ def require(*roles: Role) -> Callable[[Request], Awaitable[Account]]:
         account = store.authenticate(key.strip())
         if account is None:
             raise ApiError(401, "this API key is unknown or disabled", code="auth.invalid")
+        limiter: RateLimiter = request.app.state.limiter
+        wait = limiter.take(account.name)
+        if wait > 0:
+            raise ApiError(
+                429,
+                f"too many requests for this key; retry in {wait:.0f} s",
+                code="rate.limited",
+                retry_after=wait,
+            )
         if roles and account.role not in roles and account.role is not Role.ADMIN:
             raise ApiError(
                 403,
@@ -160,6 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db.upgrade(engine)
         app.state.accounts = AccountStore(engine)
         app.state.settings = settings
+        app.state.limiter = RateLimiter(settings.api_rate_per_minute)
         with Verifier.from_settings(settings) as verifier:
             app.state.verifier = verifier
             try:
@@ -176,7 +216,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(CameoguardError)
     async def _domain(_: Request, error: CameoguardError) -> JSONResponse:
-        return envelope(status_for(error), error.code, error.message)
+        response = envelope(status_for(error), error.code, error.message)
+        if isinstance(error, ApiError) and error.retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
