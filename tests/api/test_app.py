@@ -344,6 +344,12 @@ ENDPOINTS = [
     ("PUT", "/v1/cameos/c_000000000000/restrictions", {"user", "admin"}),
     ("POST", "/v1/cameos/c_000000000000/revoke", {"user", "admin"}),
     ("DELETE", "/v1/cameos/c_000000000000", {"user", "admin"}),
+    ("POST", "/v1/generations", {"user", "admin"}),
+    ("GET", "/v1/generations", {"user", "admin"}),
+    ("GET", "/v1/generations/g_000000000001", {"user", "admin"}),
+    ("GET", "/v1/generations/g_000000000001/download", {"user", "admin"}),
+    ("POST", "/v1/generations/g_000000000001/publish", {"user", "admin"}),
+    ("DELETE", "/v1/generations/g_000000000001", {"user", "admin"}),
 ]
 
 
@@ -387,3 +393,54 @@ def test_rate_limits_per_key(settings: Settings) -> None:
         assert limited.json()["error"]["code"] == "rate.limited"
         assert int(limited.headers["Retry-After"]) >= 1
         assert client.get("/v1/me", headers=_auth(keys["platform"])).status_code == 200
+
+
+@pytest.mark.slow
+def test_generate_download_verify_and_delete(
+    settings: Settings, embedder: object, detector: object, tmp_path: Path
+) -> None:
+    from tests.generator_adapter.conftest import enroll_astronaut, make_pipeline
+
+    registry = make_pipeline(settings, embedder, detector).registry  # type: ignore[arg-type]
+    cameo = enroll_astronaut(registry, owner="acct-user")
+    target = save_image(np.ascontiguousarray(astronaut()[:, ::-1]), tmp_path / "target.png")
+    with running(settings) as (client, keys):
+        user = _auth(keys["user"])
+        made = client.post(
+            "/v1/generations",
+            headers=user,
+            data={"prompt": "a portrait", "cameo": [cameo.id]},
+            files={"target": ("target.png", target.read_bytes(), "image/png")},
+        )
+        assert made.status_code == 201, made.text
+        gen = made.json()
+        assert gen["status"] == "draft" and gen["cameo_ids"] == [cameo.id]
+        assert [
+            g["id"] for g in client.get("/v1/generations", headers=user).json()["generations"]
+        ] == [gen["id"]]
+        moderator = _auth(keys["moderator"])
+        assert client.get(f"/v1/generations/{gen['id']}", headers=moderator).status_code == 403
+        other = client.get(f"/v1/generations/{gen['id']}", headers=_auth(keys["admin"]))
+        assert other.status_code == 200
+        file = client.get(f"/v1/generations/{gen['id']}/download", headers=user)
+        assert file.status_code == 200 and file.headers["content-type"].startswith("image/")
+        report = client.post(
+            "/v1/verify",
+            headers=_auth(keys["platform"]),
+            files={"file": ("out.png", file.content, "image/png")},
+        ).json()
+        assert report["authenticity"]["label"] == "made_by_this_deployment"
+        assert report["authenticity"]["generation_id"] == gen["id"]
+        published = client.post(f"/v1/generations/{gen['id']}/publish", headers=user).json()
+        assert published["status"] == "published"
+        gone = client.delete(f"/v1/generations/{gen['id']}", headers=user).json()
+        assert gone["status"] == "deleted"
+        again = client.get(f"/v1/generations/{gen['id']}/download", headers=user)
+        assert again.status_code == 400 and again.json()["error"]["code"] == "generations.deleted"
+        refused = client.post(
+            "/v1/generations",
+            headers=_auth(keys["user"]),
+            data={"prompt": "x", "cameo": [cameo.id]},
+        )
+        assert refused.status_code == 400
+        assert refused.json()["error"]["code"] == "generation.target_missing"

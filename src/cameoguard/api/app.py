@@ -200,11 +200,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.accounts = AccountStore(engine)
         app.state.settings = settings
         app.state.limiter = RateLimiter(settings.api_rate_per_minute)
-        with Verifier.from_settings(settings) as verifier:
-            app.state.verifier = verifier
+        with contextlib.ExitStack() as stack:
+            app.state.verifier = stack.enter_context(Verifier.from_settings(settings))
+            app.state.pipeline, app.state.pipeline_problem = None, ""
+            try:
+                from cameoguard.generator_adapter.pipeline import GenerationPipeline
+
+                app.state.pipeline = stack.enter_context(
+                    GenerationPipeline.from_settings(settings, engine)
+                )
+            except CameoguardError as problem:  # verification still works without signing keys
+                app.state.pipeline_problem = problem.message
+                log.warning("generation is unavailable: %s", problem.code)
             try:
                 yield
             finally:
+                stack.close()
                 engine.dispose()
 
     app = FastAPI(
@@ -237,8 +248,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return envelope(500, "internal", "the server failed; the error was logged")
 
     from cameoguard.api.cameos import router as cameos
+    from cameoguard.api.generations import router as generations
 
     app.include_router(cameos)
+    app.include_router(generations)
 
     @app.get("/healthz", tags=["service"])
     async def healthz() -> dict[str, Any]:
