@@ -132,6 +132,10 @@ def test_verify_answers_the_fused_report(
         assert body["file"] == {"name": "photo.jpg", "bytes": photo.stat().st_size}
     sources = [e["source"] for e in body["authenticity"]["evidence"]]
     assert "detector" in sources  # says passive detection is unavailable (none configured)
+    metrics = client.get("/metrics").text  # no key: counters only
+    assert 'cameoguard_verify_verdicts_total{label="no_evidence_either_way"} 4.0' in metrics
+    assert 'route="/v1/verify",status="200"' in metrics
+    assert "acct-" not in metrics and keys["user"] not in metrics
 
 
 def _bomb() -> bytes:

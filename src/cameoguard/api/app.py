@@ -253,6 +253,51 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cameos)
     app.include_router(generations)
 
+    from prometheus_client import (
+        CONTENT_TYPE_LATEST,
+        CollectorRegistry,
+        Counter,
+        Histogram,
+        generate_latest,
+    )
+
+    metrics = CollectorRegistry()
+    requests_total = Counter(
+        "cameoguard_http_requests_total",
+        "HTTP requests answered",
+        ["method", "route", "status"],
+        registry=metrics,
+    )
+    seconds = Histogram(
+        "cameoguard_http_request_seconds",
+        "Time to answer a request",
+        ["route"],
+        registry=metrics,
+        buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+    )
+    verdicts = Counter(
+        "cameoguard_verify_verdicts_total",
+        "Fused verdicts given by /v1/verify",
+        ["label"],
+        registry=metrics,
+    )
+    app.state.verdicts = verdicts
+
+    @app.middleware("http")
+    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        requests_total.labels(request.method, route, str(response.status_code)).inc()
+        seconds.labels(route).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/metrics", tags=["service"], include_in_schema=False)
+    async def prometheus() -> Response:
+        """Prometheus text format: request counts and latencies by route, verdict counts (per
+        worker process; no account names, no media data)."""
+        return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
+
     @app.get("/healthz", tags=["service"])
     async def healthz() -> dict[str, Any]:
         """Liveness: no key needed, no data returned."""
@@ -282,6 +327,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         faces and consent, passive detector)."""
         with receive(file, settings.max_upload_bytes) as (path, size):
             result = app.state.verifier.verify(path)
+            app.state.verdicts.labels(result.authenticity.label.value).inc()
             body: dict[str, Any] = result.to_dict()
             body["file"] = {"name": file.filename, "bytes": size}
             return body
