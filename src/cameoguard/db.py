@@ -428,6 +428,7 @@ def load_models() -> None:
     import cameoguard.accounts
     import cameoguard.consent.models
     import cameoguard.generator_adapter.library
+    import cameoguard.jobs
     import cameoguard.provenance.ledger  # noqa: F401
 
 

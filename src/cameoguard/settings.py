@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests per API key per minute, per worker (burst: the same).",
     )
+    api_sync_video_seconds: float = Field(
+        default=30.0, ge=0, description="Longer videos sent to /v1/verify become a job (202)."
+    )
+    webhook_secret: str | None = Field(
+        default=None, repr=False, description="HMAC key for job webhooks (never logged)."
+    )
     public_url: str = Field(
         default="http://localhost:8000",
         description="Base URL of this deployment's API; consent status URLs in manifests use it.",

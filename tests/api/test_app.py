@@ -337,6 +337,7 @@ def test_owners_manage_their_own_cameos_only(shared_data: Path, settings: Settin
 ENDPOINTS = [
     ("GET", "/v1/me", {"user", "platform", "moderator", "admin"}),
     ("POST", "/v1/verify", {"user", "platform", "moderator", "admin"}),
+    ("GET", "/v1/jobs/j_000000000000", {"user", "platform", "moderator", "admin"}),
     ("POST", "/v1/matches/byContent", {"user", "platform", "moderator", "admin"}),
     ("POST", "/v1/matches/byBinding", {"user", "platform", "moderator", "admin"}),
     ("GET", "/v1/manifests/g_000000000001", {"user", "platform", "moderator", "admin"}),
@@ -448,3 +449,71 @@ def test_generate_download_verify_and_delete(
         )
         assert refused.status_code == 400
         assert refused.json()["error"]["code"] == "generation.target_missing"
+
+
+def test_long_videos_become_jobs_with_a_signed_webhook(
+    settings: Settings, sample_media: dict[str, Path]
+) -> None:
+    import hashlib
+    import hmac
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[tuple[bytes, str]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((body, self.headers["X-Cameoguard-Signature"]))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    hook = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    configured = settings.model_copy(
+        update={"api_sync_video_seconds": 1.0, "webhook_secret": "s3cret"}
+    )
+    video = sample_media["mp4"].read_bytes()  # 2 s
+    try:
+        with running(configured) as (client, keys):
+            auth = _auth(keys["platform"])
+            url = f"http://127.0.0.1:{hook.server_port}/hook"
+            started = client.post(
+                "/v1/verify",
+                headers=auth,
+                data={"webhook": url},
+                files={"file": ("clip.mp4", video, "video/mp4")},
+            )
+            assert started.status_code == 202, started.text
+            job_id = started.json()["job_id"]
+            deadline = time.monotonic() + 120
+            while (job := client.get(f"/v1/jobs/{job_id}", headers=auth).json())["status"] in (
+                "queued",
+                "running",
+            ):
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert job["status"] == "done", job
+            assert job["result"]["authenticity"]["label"] == "no_evidence_either_way"
+            assert client.get(f"/v1/jobs/{job_id}", headers=_auth(keys["user"])).status_code == 404
+            while not received and time.monotonic() < deadline:
+                time.sleep(0.1)
+            body, signature = received[0]
+            expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+            assert hmac.compare_digest(signature, expected)
+            assert json.loads(body)["job_id"] == job_id
+            assert not list((configured.data_dir / "jobs").rglob("upload*"))  # upload removed
+            bad = client.post(
+                "/v1/verify",
+                headers=auth,
+                data={"webhook": "ftp://x"},
+                files={"file": ("clip.mp4", video, "video/mp4")},
+            )
+            assert bad.status_code == 400 and bad.json()["error"]["code"] == "jobs.bad_webhook"
+    finally:
+        hook.shutdown()
+        hook.server_close()

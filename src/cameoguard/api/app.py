@@ -19,14 +19,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, File, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -45,6 +47,7 @@ from cameoguard.errors import (
     PermissionDeniedError,
     UnsupportedMediaError,
 )
+from cameoguard.jobs import JobStore, send_webhook
 from cameoguard.provenance.softbinding import SOFT_BINDING_ALG, Resolution, Resolver
 from cameoguard.settings import Settings, get_settings
 from cameoguard.watermark.payload import parse_payload
@@ -188,6 +191,27 @@ def actor_of(account: Account) -> Actor:
     return Actor(account.name, admin=account.role is Role.ADMIN)
 
 
+def _run_job(app: FastAPI, job_id: str, path: Path) -> None:
+    """Verify a job's upload in a worker thread; always ends the job and removes the upload."""
+    jobs: JobStore = app.state.jobs
+    settings: Settings = app.state.settings
+    try:
+        jobs.start(job_id)
+        result = app.state.verifier.verify(path)
+        app.state.verdicts.labels(result.authenticity.label.value).inc()
+        done = jobs.finish(job_id, result.to_dict())
+    except CameoguardError as error:
+        done = jobs.fail(job_id, error.code, error.message)
+    except Exception as error:  # never leave a job running forever
+        log.error("job %s failed unexpectedly: %s", job_id, type(error).__name__)
+        done = jobs.fail(job_id, "internal", "the verification failed; the error was logged")
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    if done.webhook_url and settings.webhook_secret:
+        outcome = send_webhook(done.webhook_url, done.to_dict(), settings.webhook_secret)
+        jobs.webhook_done(job_id, outcome)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -200,6 +224,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.accounts = AccountStore(engine)
         app.state.settings = settings
         app.state.limiter = RateLimiter(settings.api_rate_per_minute)
+        app.state.jobs = JobStore(engine)
+        app.state.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cg-job")
         with contextlib.ExitStack() as stack:
             app.state.verifier = stack.enter_context(Verifier.from_settings(settings))
             app.state.pipeline, app.state.pipeline_problem = None, ""
@@ -215,6 +241,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 yield
             finally:
+                app.state.executor.shutdown(wait=True)
                 stack.close()
                 engine.dispose()
 
@@ -318,19 +345,58 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return found
 
-    @app.post("/v1/verify", tags=["verify"])
+    @app.post("/v1/verify", tags=["verify"], responses={202: {"description": "a job"}})
     def verify(
         account: Annotated[Account, Depends(ANY_ROLE)],
         file: Annotated[UploadFile, File(description="an image, video or audio file")],
-    ) -> dict[str, Any]:
+        webhook: Annotated[
+            str | None, Form(max_length=2000, description="URL for the job's signed result")
+        ] = None,
+    ) -> Any:
         """The fused authenticity report of one uploaded file (C2PA, watermark and ledger,
-        faces and consent, passive detector)."""
+        faces and consent, passive detector). A video longer than
+        CAMEOGUARD_API_SYNC_VIDEO_SECONDS becomes a job: 202 with its id."""
+        from cameoguard.media import probe
+        from cameoguard.media.types import MediaKind
+
+        if webhook is not None:
+            if not webhook.startswith(("https://", "http://")):
+                raise BadInputError("webhook must be an http(s) URL", code="jobs.bad_webhook")
+            if not settings.webhook_secret:
+                raise ConfigurationError(
+                    "webhooks need CAMEOGUARD_WEBHOOK_SECRET on this deployment",
+                    code="jobs.no_webhook_secret",
+                )
+        verifier = app.state.verifier
         with receive(file, settings.max_upload_bytes) as (path, size):
-            result = app.state.verifier.verify(path)
+            info = probe(path, verifier.limits)
+            long = info.kind is MediaKind.VIDEO and (info.duration_s or 0) > (
+                settings.api_sync_video_seconds
+            )
+            if long or webhook is not None:
+                job = app.state.jobs.create(account.name, file.filename, webhook)
+                folder = settings.data_dir / "jobs" / job.id
+                folder.mkdir(parents=True, mode=0o700)
+                kept = folder / path.name
+                shutil.move(path, kept)
+                app.state.executor.submit(_run_job, app, job.id, kept)
+                return JSONResponse(
+                    {"job_id": job.id, "status": job.status, "status_url": f"/v1/jobs/{job.id}"},
+                    status_code=202,
+                )
+            result = verifier.verify(path)
             app.state.verdicts.labels(result.authenticity.label.value).inc()
             body: dict[str, Any] = result.to_dict()
             body["file"] = {"name": file.filename, "bytes": size}
             return body
+
+    @app.get("/v1/jobs/{job_id}", tags=["verify"])
+    def job(job_id: str, account: Annotated[Account, Depends(ANY_ROLE)]) -> dict[str, Any]:
+        """A verification job: queued, running, done (with the report) or failed (why)."""
+        found: dict[str, Any] = app.state.jobs.get(
+            job_id, account.name, admin=account.role is Role.ADMIN
+        ).to_dict()
+        return found
 
     def _matches(resolution: Resolution) -> dict[str, Any]:
         """The C2PA Soft Binding Resolution API's answer shape, plus our explanation."""
