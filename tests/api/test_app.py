@@ -175,6 +175,50 @@ def test_bad_uploads_get_4xx_envelopes(
     assert error["message"] and (code is None or error["code"] == code)
 
 
+def _two_hours(data: bytes) -> bytes:
+    """An MP4 whose movie, media and track headers claim 7200 s (the frames stay 2 s)."""
+    import struct
+
+    out = bytearray(data)
+    for box, start in ((b"mvhd", 20), (b"mdhd", 20), (b"tkhd", 24)):
+        i = out.find(box)
+        while i >= 0:
+            scale = 1000 if box == b"tkhd" else struct.unpack(">I", out[i + 16 : i + 20])[0]
+            out[i + start : i + start + 4] = struct.pack(">I", scale * 7200)
+            i = out.find(box, i + 4)
+    return bytes(out)
+
+
+def test_a_two_hour_video_header_is_refused_before_decoding(
+    service: tuple[httpx.Client, dict[str, str]], sample_media: dict[str, Path]
+) -> None:
+    client, keys = service
+    claim = _two_hours(sample_media["mp4"].read_bytes())
+    response = client.post(
+        "/v1/verify",
+        headers=_auth(keys["platform"]),
+        files={"file": ("long.mp4", claim, "video/mp4")},
+    )
+    assert response.status_code == 413, response.text
+    message = response.json()["error"]["message"]
+    assert "7200" in message and message.startswith("long.mp4: ") and "cg-upload" not in message
+
+
+def test_the_openapi_document_lists_every_endpoint(
+    service: tuple[httpx.Client, dict[str, str]],
+) -> None:
+    client, _ = service
+    spec = client.get("/openapi.json").json()
+    assert {
+        "/healthz",
+        "/v1/verify",
+        "/v1/jobs/{job_id}",
+        "/v1/cameos",
+        "/v1/generations/{generation_id}/download",
+    } <= set(spec["paths"])
+    assert spec["components"]["schemas"]["Binding"]["properties"]["alg"]["examples"]
+
+
 def test_corrupt_jpeg_is_a_4xx(
     service: tuple[httpx.Client, dict[str, str]], tmp_path: Path
 ) -> None:

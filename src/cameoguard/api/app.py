@@ -183,7 +183,12 @@ def receive(file: UploadFile, limit: int) -> Iterator[tuple[Path, int]]:
             raise BadInputError(
                 "the uploaded file is empty; send the media file's bytes", code="upload.empty"
             )
-        yield path, size
+        try:
+            yield path, size
+        except CameoguardError as error:  # name the upload, never the server's temporary path
+            error.message = error.message.replace(str(path), file.filename or "the upload")
+            error.args = (error.message,)
+            raise
 
 
 def actor_of(account: Account) -> Actor:
