@@ -206,7 +206,7 @@ def test_upgrade_from_empty_to_head(engine: Engine) -> None:
 
     db.upgrade(engine)
 
-    assert db.current_revision(engine) == db.head_revision() == "0006"
+    assert db.current_revision(engine) == db.head_revision() == "0007"
     assert {"cameoguard_meta", "alembic_version"} <= set(inspect(engine).get_table_names())
     with db.session_scope(db.session_factory(engine)) as session:
         entry = session.get(db.MetaEntry, "schema_created_at")

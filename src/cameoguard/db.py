@@ -429,6 +429,7 @@ def load_models() -> None:
     import cameoguard.consent.models
     import cameoguard.generator_adapter.library
     import cameoguard.jobs
+    import cameoguard.moderation
     import cameoguard.provenance.ledger  # noqa: F401
 
 

@@ -399,6 +399,11 @@ ENDPOINTS = [
     ("GET", "/v1/generations/g_000000000001/download", {"user", "admin"}),
     ("POST", "/v1/generations/g_000000000001/publish", {"user", "admin"}),
     ("DELETE", "/v1/generations/g_000000000001", {"user", "admin"}),
+    ("POST", "/v1/generations/g_000000000001/flag", {"user", "admin"}),
+    ("GET", "/v1/moderation/queue", {"moderator", "admin"}),
+    ("GET", "/v1/moderation/items/m_000000000000", {"moderator", "admin"}),
+    ("POST", "/v1/moderation/items/m_000000000000/decision", {"moderator", "admin"}),
+    ("GET", "/v1/moderation/hashbank.csv", {"moderator", "admin"}),
 ]
 
 
@@ -561,3 +566,89 @@ def test_long_videos_become_jobs_with_a_signed_webhook(
     finally:
         hook.shutdown()
         hook.server_close()
+
+
+@pytest.mark.slow
+def test_revocation_and_reports_feed_the_moderation_queue(
+    settings: Settings, embedder: object, detector: object, tmp_path: Path
+) -> None:
+    from tests.generator_adapter.conftest import enroll_astronaut, make_pipeline
+
+    registry = make_pipeline(settings, embedder, detector).registry  # type: ignore[arg-type]
+    cameo = enroll_astronaut(registry, owner="acct-user")
+    target = save_image(np.ascontiguousarray(astronaut()[:, ::-1]), tmp_path / "target.png")
+    with running(settings) as (client, keys):
+        user, mod = _auth(keys["user"]), _auth(keys["moderator"])
+        gen = client.post(
+            "/v1/generations",
+            headers=user,
+            data={"prompt": "a portrait", "cameo": [cameo.id]},
+            files={"target": ("t.png", target.read_bytes(), "image/png")},
+        ).json()
+        out = client.get(f"/v1/generations/{gen['id']}/download", headers=user).content
+        flagged = client.post(
+            f"/v1/generations/{gen['id']}/flag",
+            headers=user,
+            json={"reason": "not what I agreed to"},
+        )
+        assert flagged.status_code == 201
+        revoked = client.post(
+            f"/v1/cameos/{cameo.id}/revoke", headers=user, json={"reason": "changed my mind"}
+        ).json()
+        assert [m["generation_id"] for m in revoked["moderation"]] == [gen["id"]]
+        stripped = save_image(
+            np.ascontiguousarray(_load_bytes(out, tmp_path)[8:-8, 8:-8]),
+            tmp_path / "repost.jpg",
+            quality=80,
+        )
+        report = client.post(
+            "/v1/verify",
+            headers=_auth(keys["platform"]),
+            files={"file": ("r.jpg", stripped.read_bytes(), "image/jpeg")},
+        ).json()
+        assert report["moderation"][0]["rule"] == "revoked_cameo"
+        items = client.get("/v1/moderation/queue", headers=mod).json()["items"]
+        assert sorted(i["rule"] for i in items) == ["cameo_revoked", "owner_flag", "revoked_cameo"]
+        revoked_item = next(i for i in items if i["rule"] == "cameo_revoked")
+        assert revoked_item["pdq"] and revoked_item["history"][0]["action"] == "opened:revocation"
+        assert (
+            client.get("/v1/moderation/queue", headers=_auth(keys["platform"])).status_code == 403
+        )
+        no_reason = client.post(
+            f"/v1/moderation/items/{revoked_item['id']}/decision",
+            headers=mod,
+            json={"decision": "remove", "reason": " "},
+        )
+        assert no_reason.status_code == 400
+        decided = client.post(
+            f"/v1/moderation/items/{revoked_item['id']}/decision",
+            headers=mod,
+            json={"decision": "remove", "reason": "consent revoked"},
+        ).json()
+        assert (
+            decided["status"] == "decided" and decided["history"][-1]["actor"] == "acct-moderator"
+        )
+        bank = client.get("/v1/moderation/hashbank.csv", headers=mod).text.splitlines()
+        assert bank[0] == "hash,signal_type,tags"
+        assert any(line.startswith(revoked_item["pdq"] + ",pdq,") for line in bank[1:])
+        after = client.post(
+            "/v1/matches/byBinding",
+            headers=user,
+            json={"alg": "io.cameoguard.watermark.tiled-stft.v1", "value": gen["id"]},
+        ).json()
+        assert after["matches"][0]["manifestId"] == gen["id"]
+        entry = client.post(
+            "/v1/verify",
+            headers=_auth(keys["platform"]),
+            files={"file": ("o.png", out, "image/png")},
+        ).json()
+        assert entry["resolution"] is None or entry["resolution"]["generation"]["status"] in (
+            "taken_down",
+            "active",
+        )
+
+
+def _load_bytes(data: bytes, tmp_path: Path) -> np.ndarray:
+    path = tmp_path / "downloaded.png"
+    path.write_bytes(data)
+    return _load(path, LIMITS)

@@ -168,7 +168,7 @@ def audio_entry(payload: int, **changes: Any) -> LedgerEntry:
 def test_upgrade_from_empty_to_head(engine: Engine) -> None:
     assert db.current_revision(engine) is None
     db.upgrade(engine)
-    assert db.current_revision(engine) == db.head_revision() == "0006"
+    assert db.current_revision(engine) == db.head_revision() == "0007"
     assert set(inspect(engine).get_table_names()) >= LEDGER_TABLES
 
 

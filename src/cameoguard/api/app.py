@@ -47,7 +47,9 @@ from cameoguard.errors import (
     PermissionDeniedError,
     UnsupportedMediaError,
 )
+from cameoguard.fsutil import sha256_file
 from cameoguard.jobs import JobStore, send_webhook
+from cameoguard.moderation import ModerationQueue
 from cameoguard.provenance.softbinding import SOFT_BINDING_ALG, Resolution, Resolver
 from cameoguard.settings import Settings, get_settings
 from cameoguard.watermark.payload import parse_payload
@@ -204,7 +206,10 @@ def _run_job(app: FastAPI, job_id: str, path: Path) -> None:
         jobs.start(job_id)
         result = app.state.verifier.verify(path)
         app.state.verdicts.labels(result.authenticity.label.value).inc()
-        done = jobs.finish(job_id, result.to_dict())
+        report = result.to_dict()
+        queue: ModerationQueue = app.state.moderation
+        queue.from_report(report["authenticity"], sha256=sha256_file(path), actor="job")
+        done = jobs.finish(job_id, report)
     except CameoguardError as error:
         done = jobs.fail(job_id, error.code, error.message)
     except Exception as error:  # never leave a job running forever
@@ -230,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.limiter = RateLimiter(settings.api_rate_per_minute)
         app.state.jobs = JobStore(engine)
+        app.state.moderation = ModerationQueue(engine)
         app.state.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cg-job")
         with contextlib.ExitStack() as stack:
             app.state.verifier = stack.enter_context(Verifier.from_settings(settings))
@@ -281,9 +287,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from cameoguard.api.cameos import router as cameos
     from cameoguard.api.generations import router as generations
+    from cameoguard.api.moderation import router as moderation
 
     app.include_router(cameos)
     app.include_router(generations)
+    app.include_router(moderation)
 
     from prometheus_client import (
         CONTENT_TYPE_LATEST,
@@ -392,6 +400,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             result = verifier.verify(path)
             app.state.verdicts.labels(result.authenticity.label.value).inc()
             body: dict[str, Any] = result.to_dict()
+            flagged = app.state.moderation.from_report(
+                body["authenticity"], sha256=sha256_file(path), actor=account.name
+            )
+            body["moderation"] = [{"item_id": i.id, "rule": i.rule} for i in flagged]
             body["file"] = {"name": file.filename, "bytes": size}
             return body
 

@@ -151,7 +151,14 @@ def revoke(
     registry = _registry(request)
     _mine(registry, cameo_id, account)
     result = registry.revoke(cameo_id, actor=actor_of(account), reason=body.reason)
-    return result.to_dict()
+    resolver = request.app.state.verifier.resolver
+    entries = [] if resolver is None else [resolver.ledger.get(g) for g in result.generations]
+    queued = request.app.state.moderation.enqueue_generations(
+        cameo_id, [e for e in entries if e is not None], actor=account.name
+    )
+    out = result.to_dict()
+    out["moderation"] = [{"item_id": i.id, "generation_id": i.generation_id} for i in queued]
+    return out
 
 
 @router.delete("/{cameo_id}")

@@ -159,3 +159,27 @@ def delete(
     library = _pipeline(request).library
     out: dict[str, Any] = library.delete(generation_id, actor_of(account), reason).to_dict()
     return out
+
+
+class Flag(BaseModel):
+    reason: str = Field(max_length=2000, examples=["this uses my face in a way I did not allow"])
+
+
+@router.post("/{generation_id}/flag", status_code=201)
+def flag(
+    request: Request, generation_id: str, body: Flag, account: Annotated[Account, Depends(USER)]
+) -> dict[str, Any]:
+    """Send a generation the caller may see (one with the caller's cameo) to moderation."""
+    from cameoguard.api.app import actor_of
+
+    generation = _pipeline(request).library.get(generation_id, actor_of(account))
+    item = request.app.state.moderation.add(
+        "owner_flag",
+        body.reason,
+        source="owner_flag",
+        key=f"{generation.id}:flag:{account.name}",
+        actor=account.name,
+        sha256=generation.sha256,
+        generation_id=generation.id,
+    )
+    return {"item_id": item.id, "status": item.status}
