@@ -652,3 +652,57 @@ def _load_bytes(data: bytes, tmp_path: Path) -> np.ndarray:
     path = tmp_path / "downloaded.png"
     path.write_bytes(data)
     return _load(path, LIMITS)
+
+
+@pytest.mark.slow
+def test_a_revocation_is_seen_by_every_worker(
+    settings: Settings, embedder: object, detector: object
+) -> None:
+    """Two uvicorn worker processes over one database: after a revoke answered by one, every
+    following request, whichever worker takes it, sees the cameo revoked (nothing cached)."""
+    import json
+
+    from cameoguard.consent.registry import CameoRegistry
+    from tests.generator_adapter.conftest import enroll_astronaut
+
+    data_dir = settings.data_dir
+    env = {**os.environ, "CAMEOGUARD_DATA_DIR": str(data_dir)}
+    cli = [sys.executable, "-m", "cameoguard.cli.main"]
+    made = subprocess.run(
+        [*cli, "accounts", "create", "owner", "--role", "user", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key = json.loads(made.stdout)["key"]
+    engine = db.engine_from_settings(Settings(data_dir=data_dir))
+    registry = CameoRegistry(engine, embedder, detector=detector, limits=LIMITS)  # type: ignore[arg-type]
+    cameo = enroll_astronaut(registry, owner="owner")
+    engine.dispose()
+    port = _free_port()
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.3)
+        fresh = {**_auth(key), "Connection": "close"}  # a new connection: either worker
+        with httpx.Client(base_url=base, headers=fresh, timeout=60) as client:
+            assert client.get(f"/v1/cameos/{cameo.id}").json()["status"] == "active"
+            assert client.post(f"/v1/cameos/{cameo.id}/revoke", json={}).status_code == 200
+            seen = {client.get(f"/v1/cameos/{cameo.id}").json()["status"] for _ in range(12)}
+        assert seen == {"revoked"}
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
