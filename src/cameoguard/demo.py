@@ -25,7 +25,11 @@
    builtin``): the stripped composite is made here (ledger) with the detector's calibrated
    score beside it; a FaceForensics++ face swap (when ``../shared/data`` is present) gets a
    calibrated score and a verdict;
-10. print a table and exit 1 unless every outcome is the expected one.
+10. the same deployment behind its HTTP API (uvicorn on loopback): no key is 401; a platform
+    verifies the reposted composite (made here, revoked cameo), resolves it by content, reads
+    the consent grant's status (revoked); a moderator finds the item the report opened and
+    decides it;
+11. print a table and exit 1 unless every outcome is the expected one.
 """
 
 from __future__ import annotations
@@ -409,7 +413,16 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]verification failed:[/red] {error.message}")
         rows.append(("fused verdict", "a report", error.code, error.message, False))
 
-    console.rule("10. outcome")
+    console.rule("10. the service: verify, resolve, consent status and moderation over HTTP")
+    from cameoguard.demo_generation import service_step
+
+    try:
+        rows.extend(service_step(console, out, settings))
+    except CameoguardError as error:
+        console.print(f"[red]service step failed:[/red] {error.message}")
+        rows.append(("service", "answers over HTTP", error.code, error.message, False))
+
+    console.rule("11. outcome")
     table = Table("file", "expected", "got", "details", "ok")
     ok = True
     for name, expected_text, got_text, details, good in rows:

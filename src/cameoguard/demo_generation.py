@@ -266,3 +266,129 @@ def detection_step(console: Console, out: Path, settings: Settings) -> list[Row]
                 )
             )
     return rows
+
+
+def service_step(console: Console, out: Path, settings: Settings) -> list[Row]:
+    """The same deployment behind its HTTP API (a real uvicorn server on loopback): a platform
+    verifies and resolves the reposted composite, checks the consent grant in its manifest, and
+    a moderator works the queue that the report fed."""
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from cameoguard import db
+    from cameoguard.accounts import AccountStore
+    from cameoguard.api.app import create_app
+
+    engine = db.engine_from_settings(settings)
+    store = AccountStore(engine)
+    platform = store.create("demo-platform", "platform")[1]
+    moderator = store.create("demo-moderator", "moderator")[1]
+    engine.dispose()
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        port = int(probe_socket.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rows: list[Row] = []
+    base = f"http://127.0.0.1:{port}"
+    reposted = out / "composite.reposted.mp4"
+    try:
+        with httpx.Client(base_url=base, timeout=300) as client:
+            as_platform = {"Authorization": f"Bearer {platform}"}
+            as_moderator = {"Authorization": f"Bearer {moderator}"}
+            console.print(f"service on {base}; GET /healthz -> {client.get('/healthz').json()}")
+            anonymous = client.post("/v1/verify").status_code
+            rows.append(
+                ("POST /v1/verify without a key", "401", str(anonymous), "-", anonymous == 401)
+            )
+            report = client.post(
+                "/v1/verify",
+                headers=as_platform,
+                files={"file": (reposted.name, reposted.read_bytes(), "video/mp4")},
+            ).json()
+            label = report["authenticity"]["label"]
+            console.print(
+                f"POST /v1/verify {reposted.name} -> {label}; moderation "
+                f"{[m['rule'] for m in report.get('moderation', [])]}"
+            )
+            rows.append(
+                (
+                    "POST /v1/verify (reposted)",
+                    "made_by_this_deployment",
+                    label,
+                    report["authenticity"].get("generation_id") or "-",
+                    label == "made_by_this_deployment",
+                )
+            )
+            found = client.post(
+                "/v1/matches/byContent",
+                headers=as_platform,
+                files={"file": (reposted.name, reposted.read_bytes(), "video/mp4")},
+            ).json()
+            ids = [m["manifestId"] for m in found["matches"]]
+            console.print(f"POST /v1/matches/byContent -> {ids}")
+            generation = report["authenticity"].get("generation_id")
+            rows.append(
+                (
+                    "POST /v1/matches/byContent",
+                    f"[{generation}]",
+                    str(ids),
+                    "-",
+                    ids == [generation],
+                )
+            )
+            grants = (
+                (report.get("resolution") or {}).get("generation", {}).get("consent_grant_ids", [])
+            )
+            status = (
+                client.get(f"/v1/consent/grants/{grants[0]}", headers=as_platform).json()
+                if grants
+                else {"state": "none"}
+            )
+            console.print(
+                f"GET /v1/consent/grants/{grants[0] if grants else '-'} -> {status['state']}"
+            )
+            rows.append(
+                (
+                    "GET /v1/consent/grants/…",
+                    "revoked",
+                    status["state"],
+                    "-",
+                    status["state"] == "revoked",
+                )
+            )
+            queue = client.get("/v1/moderation/queue", headers=as_moderator).json()["items"]
+            rules = sorted({i["rule"] for i in queue})
+            console.print(f"GET /v1/moderation/queue -> {len(queue)} item(s): {rules}")
+            ok = "revoked_cameo" in rules
+            if queue:
+                decided = client.post(
+                    f"/v1/moderation/items/{queue[0]['id']}/decision",
+                    headers=as_moderator,
+                    json={"decision": "label_ai", "reason": "AI-generated; consent since revoked"},
+                ).json()
+                console.print(f"POST decision -> {decided['status']} ({decided['decision']})")
+                ok &= decided["status"] == "decided"
+            rows.append(
+                (
+                    "moderation queue",
+                    "revoked_cameo item, decided",
+                    ", ".join(rules) or "empty",
+                    "-",
+                    ok,
+                )
+            )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+    return rows
