@@ -341,8 +341,8 @@ def service_step(console: Console, out: Path, settings: Settings) -> list[Row]:
             rows.append(
                 (
                     "POST /v1/matches/byContent",
-                    f"[{generation}]",
-                    str(ids),
+                    str(generation),
+                    ", ".join(ids) or "none",
                     "-",
                     ids == [generation],
                 )
