@@ -92,20 +92,26 @@ class Verifier:
             key = load_watermark_key(settings.watermark_key_path)
             resolver = Resolver(ledger, Watermarker(key), limits)
         with CameoRegistry.from_settings(settings, engine, ledger=ledger) as registry:
-            scorer, problem = None, NO_DETECTOR
-            if settings.detector_model is not None:
-                try:
-                    scorer = CalibratedScorer.load(
-                        settings.detector_model, registry.detector, limits
-                    )
-                except CameoguardError as exc:
-                    problem = f"CAMEOGUARD_DETECTOR_MODEL could not be used: {exc.message}"
             try:
-                yield cls(
-                    limits, TrustPolicy.from_settings(settings), resolver, registry, scorer, problem
-                )
+                yield cls.of_parts(settings, resolver, registry)
             finally:
                 engine.dispose()
+
+    @classmethod
+    def of_parts(
+        cls, settings: Settings, resolver: Resolver | None, registry: CameoRegistry
+    ) -> Verifier:
+        """A verifier over parts something else opened (a generation pipeline's resolver and
+        registry, say), so a process loads its face models once; the detector configured by
+        CAMEOGUARD_DETECTOR_MODEL is loaded here, or the reason it cannot be is kept."""
+        limits = Limits.from_settings(settings)
+        scorer, problem = None, NO_DETECTOR
+        if settings.detector_model is not None:
+            try:
+                scorer = CalibratedScorer.load(settings.detector_model, registry.detector, limits)
+            except CameoguardError as exc:
+                problem = f"CAMEOGUARD_DETECTOR_MODEL could not be used: {exc.message}"
+        return cls(limits, TrustPolicy.from_settings(settings), resolver, registry, scorer, problem)
 
     def verify(self, path: Path) -> VerificationResult:
         info = probe(path, self.limits)

@@ -431,7 +431,7 @@ def test_the_authorization_matrix(service: tuple[httpx.Client, dict[str, str]]) 
 
 
 def test_rate_limits_per_key(settings: Settings) -> None:
-    from cameoguard.api.app import RateLimiter
+    from cameoguard.api.deps import RateLimiter
 
     now = [0.0]
     limiter = RateLimiter(60, clock=lambda: now[0])

@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
-import tempfile
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cameoguard import __version__, db
 from cameoguard.accounts import Account, AccountStore, Role
-from cameoguard.consent.values import Actor
+from cameoguard.api.deps import ANY_ROLE, ApiError, RateLimiter, receive
 from cameoguard.errors import (
     BadInputError,
     CameoguardError,
@@ -54,10 +51,9 @@ from cameoguard.provenance.softbinding import SOFT_BINDING_ALG, Resolution, Reso
 from cameoguard.settings import Settings, get_settings
 from cameoguard.watermark.payload import parse_payload
 
-__all__ = ["ANY_ROLE", "ApiError", "RateLimiter", "actor_of", "create_app", "receive", "require"]
+__all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
-CHUNK = 1 << 20
 
 
 class Binding(BaseModel):
@@ -65,42 +61,6 @@ class Binding(BaseModel):
 
     alg: str = Field(examples=[SOFT_BINDING_ALG])
     value: str = Field(examples=["g_0123456789ab"], max_length=64)
-
-
-class ApiError(CameoguardError):
-    """An error with its HTTP status (authentication, authorization, request shape)."""
-
-    def __init__(
-        self, status: int, message: str, *, code: str, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message, code=code)
-        self.status = status
-        self.retry_after = retry_after
-
-
-class RateLimiter:
-    """A token bucket per account: ``per_minute`` requests a minute, bursts up to the same.
-
-    Kept in each worker's memory: with N workers a key gets up to N times the rate (a shared
-    limiter belongs in front of the service, or in PostgreSQL, when that matters).
-    """
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate, self.capacity, self.clock = per_minute / 60.0, float(per_minute), clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> float:
-        """0 when the request may go; otherwise the seconds until it may."""
-        with self._lock:
-            now = self.clock()
-            tokens, then = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - then) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
 
 
 def status_for(error: CameoguardError) -> int:
@@ -124,78 +84,15 @@ def envelope(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-def require(*roles: Role) -> Callable[[Request], Awaitable[Account]]:
-    """A dependency: the account of the request's Bearer key, with one of ``roles`` (admin
-    always passes; no roles: any account)."""
-
-    async def check(request: Request) -> Account:
-        header = request.headers.get("authorization", "")
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise ApiError(
-                401, "send an API key as 'Authorization: Bearer KEY'", code="auth.missing"
-            )
-        store: AccountStore = request.app.state.accounts
-        account = store.authenticate(key.strip())
-        if account is None:
-            raise ApiError(401, "this API key is unknown or disabled", code="auth.invalid")
-        limiter: RateLimiter = request.app.state.limiter
-        wait = limiter.take(account.name)
-        if wait > 0:
-            raise ApiError(
-                429,
-                f"too many requests for this key; retry in {wait:.0f} s",
-                code="rate.limited",
-                retry_after=wait,
-            )
-        if roles and account.role not in roles and account.role is not Role.ADMIN:
-            raise ApiError(
-                403,
-                f"role {account.role} may not do this; it needs "
-                f"{' or '.join(r.value for r in roles)}",
-                code="auth.forbidden",
-            )
-        return account
-
-    return check
-
-
-ANY_ROLE = require()
-
-
-@contextlib.contextmanager
-def receive(file: UploadFile, limit: int) -> Iterator[tuple[Path, int]]:
-    """The upload in a private temporary file (deleted afterwards), within ``limit`` bytes."""
-    with tempfile.TemporaryDirectory(prefix="cg-upload-") as scratch:
-        os.chmod(scratch, 0o700)
-        suffix = Path(file.filename or "").suffix.lower()[:8]
-        path = Path(scratch) / f"upload{suffix if suffix.isascii() else ''}"
-        size = 0
-        with path.open("wb") as out:
-            while chunk := file.file.read(CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise MediaLimitError(
-                        f"the upload is larger than {limit} bytes "
-                        "(CAMEOGUARD_MAX_UPLOAD_BYTES); send a smaller file",
-                        code="upload.too_large",
-                    )
-                out.write(chunk)
-        if size == 0:
-            raise BadInputError(
-                "the uploaded file is empty; send the media file's bytes", code="upload.empty"
-            )
-        try:
-            yield path, size
-        except CameoguardError as error:  # name the upload, never the server's temporary path
-            error.message = error.message.replace(str(path), file.filename or "the upload")
-            error.args = (error.message,)
-            raise
-
-
-def actor_of(account: Account) -> Actor:
-    """The consent registry's actor for an API account (admins act for anyone)."""
-    return Actor(account.name, admin=account.role is Role.ADMIN)
+def _verify(app: FastAPI, path: Path, actor: str) -> dict[str, Any]:
+    """The verify flow for the API: the report, its verdict counted, the queue fed."""
+    result = app.state.verifier.verify(path)
+    app.state.verdicts.labels(result.authenticity.label.value).inc()
+    body: dict[str, Any] = result.to_dict()
+    queue: ModerationQueue = app.state.moderation
+    flagged = queue.from_report(body["authenticity"], sha256=sha256_file(path), actor=actor)
+    body["moderation"] = [{"item_id": i.id, "rule": i.rule} for i in flagged]
+    return body
 
 
 def _run_job(app: FastAPI, job_id: str, path: Path) -> None:
@@ -204,12 +101,7 @@ def _run_job(app: FastAPI, job_id: str, path: Path) -> None:
     settings: Settings = app.state.settings
     try:
         jobs.start(job_id)
-        result = app.state.verifier.verify(path)
-        app.state.verdicts.labels(result.authenticity.label.value).inc()
-        report = result.to_dict()
-        queue: ModerationQueue = app.state.moderation
-        queue.from_report(report["authenticity"], sha256=sha256_file(path), actor="job")
-        done = jobs.finish(job_id, report)
+        done = jobs.finish(job_id, _verify(app, path, actor="job"))
     except CameoguardError as error:
         done = jobs.fail(job_id, error.code, error.message)
     except Exception as error:  # never leave a job running forever
@@ -238,7 +130,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.moderation = ModerationQueue(engine)
         app.state.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cg-job")
         with contextlib.ExitStack() as stack:
-            app.state.verifier = stack.enter_context(Verifier.from_settings(settings))
             app.state.pipeline, app.state.pipeline_problem = None, ""
             try:
                 from cameoguard.generator_adapter.pipeline import GenerationPipeline
@@ -249,6 +140,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             except CameoguardError as problem:  # verification still works without signing keys
                 app.state.pipeline_problem = problem.message
                 log.warning("generation is unavailable: %s", problem.code)
+            pipeline = app.state.pipeline
+            app.state.verifier = (  # one set of face models per worker
+                stack.enter_context(Verifier.from_settings(settings))
+                if pipeline is None
+                else Verifier.of_parts(settings, pipeline.resolver, pipeline.registry)
+            )
             try:
                 yield
             finally:
@@ -397,13 +294,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     {"job_id": job.id, "status": job.status, "status_url": f"/v1/jobs/{job.id}"},
                     status_code=202,
                 )
-            result = verifier.verify(path)
-            app.state.verdicts.labels(result.authenticity.label.value).inc()
-            body: dict[str, Any] = result.to_dict()
-            flagged = app.state.moderation.from_report(
-                body["authenticity"], sha256=sha256_file(path), actor=account.name
-            )
-            body["moderation"] = [{"item_id": i.id, "rule": i.rule} for i in flagged]
+            body = _verify(app, path, account.name)
             body["file"] = {"name": file.filename, "bytes": size}
             return body
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from cameoguard.accounts import Account, Role
+from cameoguard.api.deps import actor_of, receive, require
 from cameoguard.consent.models import CameoStatus
 from cameoguard.consent.registry import CameoRegistry
 from cameoguard.errors import BadInputError, NotFoundError
@@ -25,13 +26,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/cameos", tags=["cameos"])
 
 
-def _owners() -> Any:
-    from cameoguard.api.app import require
-
-    return require(Role.USER)
-
-
-OWNER = _owners()
+OWNER = require(Role.USER)
 
 
 class Permissions(BaseModel):
@@ -54,7 +49,9 @@ def _registry(request: Request) -> CameoRegistry:
     return registry
 
 
-def _mine(registry: CameoRegistry, cameo_id: str, account: Account) -> None:
+def _owned(request: Request, cameo_id: str, account: Account) -> CameoRegistry:
+    """The registry, once ``cameo_id`` is shown to be the caller's (else 404, as for none)."""
+    registry = _registry(request)
     try:
         cameo = registry.get(cameo_id)
     except (NotFoundError, BadInputError):
@@ -65,6 +62,7 @@ def _mine(registry: CameoRegistry, cameo_id: str, account: Account) -> None:
         or (cameo.owner != account.name and account.role is not Role.ADMIN)
     ):
         raise NotFoundError(f"no cameo {cameo_id!r} of yours", code="cameos.not_found")
+    return registry
 
 
 @router.post("", status_code=201)
@@ -75,7 +73,6 @@ def enroll(
     photos: Annotated[list[UploadFile], File(description="3 or more photos of one face")],
 ) -> dict[str, Any]:
     """Enroll the caller's likeness from photos (liveness from video is the CLI's for now)."""
-    from cameoguard.api.app import actor_of, receive
 
     limit = request.app.state.settings.max_upload_bytes
     with contextlib.ExitStack() as stack:
@@ -97,8 +94,7 @@ def mine(request: Request, account: Annotated[Account, Depends(OWNER)]) -> dict[
 def one(
     request: Request, cameo_id: str, account: Annotated[Account, Depends(OWNER)]
 ) -> dict[str, Any]:
-    registry = _registry(request)
-    _mine(registry, cameo_id, account)
+    registry = _owned(request, cameo_id, account)
     out = registry.get(cameo_id).to_dict()
     out["generations"] = list(registry.generations(cameo_id))
     return out
@@ -109,10 +105,8 @@ def permit(
     request: Request, cameo_id: str, body: Permissions, account: Annotated[Account, Depends(OWNER)]
 ) -> dict[str, Any]:
     """Tier (only_me / approved / everyone) and the approved accounts."""
-    from cameoguard.api.app import actor_of
 
-    registry = _registry(request)
-    _mine(registry, cameo_id, account)
+    registry = _owned(request, cameo_id, account)
     cameo = registry.set_permissions(
         cameo_id,
         tier=body.tier,
@@ -131,10 +125,8 @@ def restrict(
     account: Annotated[Account, Depends(OWNER)],
 ) -> dict[str, Any]:
     """Forbidden terms or ``topic:NAME`` restrictions for prompts using this cameo."""
-    from cameoguard.api.app import actor_of
 
-    registry = _registry(request)
-    _mine(registry, cameo_id, account)
+    registry = _owned(request, cameo_id, account)
     cameo = registry.restrict(
         cameo_id, forbid=body.forbid, allow=body.allow, actor=actor_of(account)
     )
@@ -146,10 +138,8 @@ def revoke(
     request: Request, cameo_id: str, body: Revocation, account: Annotated[Account, Depends(OWNER)]
 ) -> dict[str, Any]:
     """Revoke consent now: every later authorization is refused; lists what used it."""
-    from cameoguard.api.app import actor_of
 
-    registry = _registry(request)
-    _mine(registry, cameo_id, account)
+    registry = _owned(request, cameo_id, account)
     result = registry.revoke(cameo_id, actor=actor_of(account), reason=body.reason)
     resolver = request.app.state.verifier.resolver
     entries = [] if resolver is None else [resolver.ledger.get(g) for g in result.generations]
@@ -166,9 +156,7 @@ def delete(
     request: Request, cameo_id: str, account: Annotated[Account, Depends(OWNER)]
 ) -> dict[str, Any]:
     """Delete the cameo: its embeddings and face crops are erased."""
-    from cameoguard.api.app import actor_of
 
-    registry = _registry(request)
-    _mine(registry, cameo_id, account)
+    registry = _owned(request, cameo_id, account)
     result = registry.delete(cameo_id, actor=actor_of(account))
     return result.to_dict()

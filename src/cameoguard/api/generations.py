@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from cameoguard.accounts import Account, Role
+from cameoguard.api.deps import actor_of, receive, require
 from cameoguard.errors import BadInputError, ConfigurationError
 
 __all__ = ["router"]
@@ -28,13 +29,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/generations", tags=["generations"])
 
 
-def _users() -> Any:
-    from cameoguard.api.app import require
-
-    return require(Role.USER)
-
-
-USER = _users()
+USER = require(Role.USER)
 
 
 class Deletion(BaseModel):
@@ -64,7 +59,6 @@ def create(
     parent: Annotated[UploadFile | None, File(description="a cameoguard output to remix")] = None,
 ) -> dict[str, Any]:
     """Generate through every stage of the pipeline; the result is a draft."""
-    from cameoguard.api.app import receive
     from cameoguard.generator_adapter.pipeline import GenerationRequest
 
     pipeline = _pipeline(request)
@@ -92,7 +86,6 @@ def create(
 @router.get("")
 def visible(request: Request, account: Annotated[Account, Depends(USER)]) -> dict[str, Any]:
     """What the caller requested and every generation containing one of the caller's cameos."""
-    from cameoguard.api.app import actor_of
 
     library = _pipeline(request).library
     return {"generations": [g.to_dict() for g in library.visible(actor_of(account))]}
@@ -102,7 +95,6 @@ def visible(request: Request, account: Annotated[Account, Depends(USER)]) -> dic
 def one(
     request: Request, generation_id: str, account: Annotated[Account, Depends(USER)]
 ) -> dict[str, Any]:
-    from cameoguard.api.app import actor_of
 
     generation = _pipeline(request).library.get(generation_id, actor_of(account))
     out: dict[str, Any] = generation.to_dict()
@@ -114,7 +106,6 @@ def download(
     request: Request, generation_id: str, account: Annotated[Account, Depends(USER)]
 ) -> FileResponse:
     """The signed, watermarked file (there is no other)."""
-    from cameoguard.api.app import actor_of
 
     generation = _pipeline(request).library.get(generation_id, actor_of(account))
     if generation.path is None or not generation.path.is_file():
@@ -134,7 +125,6 @@ def publish(
     request: Request, generation_id: str, account: Annotated[Account, Depends(USER)]
 ) -> dict[str, Any]:
     """Publish a draft (its requester only), if every cameo's consent still stands."""
-    from cameoguard.api.app import actor_of
 
     pipeline = _pipeline(request)
     actor = actor_of(account)
@@ -154,7 +144,6 @@ def delete(
     reason: str | None = None,
 ) -> dict[str, Any]:
     """Delete a draft or output: its requester, or the owner of any cameo in it."""
-    from cameoguard.api.app import actor_of
 
     library = _pipeline(request).library
     out: dict[str, Any] = library.delete(generation_id, actor_of(account), reason).to_dict()
@@ -170,7 +159,6 @@ def flag(
     request: Request, generation_id: str, body: Flag, account: Annotated[Account, Depends(USER)]
 ) -> dict[str, Any]:
     """Send a generation the caller may see (one with the caller's cameo) to moderation."""
-    from cameoguard.api.app import actor_of
 
     generation = _pipeline(request).library.get(generation_id, actor_of(account))
     item = request.app.state.moderation.add(

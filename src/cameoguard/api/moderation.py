@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from cameoguard.accounts import Account, Role
+from cameoguard.api.deps import require
 from cameoguard.moderation import ModerationQueue
 
 __all__ = ["router"]
@@ -20,13 +21,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/moderation", tags=["moderation"])
 
 
-def _moderators() -> Any:
-    from cameoguard.api.app import require
-
-    return require(Role.MODERATOR)
-
-
-MODERATOR = _moderators()
+MODERATOR = require(Role.MODERATOR)
 
 
 class Decision(BaseModel):
