@@ -18,7 +18,7 @@ from cameoguard.consent.faces import FaceDetector
 from cameoguard.datasets import MediaSample, combine_datasets, load_dataset
 from cameoguard.datasets.crops import CropSettings
 from cameoguard.datasets.synthetic import SynthSettings, build_composites, people_from_folders
-from cameoguard.detection.card import ModelCard
+from cameoguard.detection.card import ModelCard, card_path
 from cameoguard.detection.fusion import AuthenticityLabel
 from cameoguard.detection.scorer import BUILTIN, BUILTIN_MODEL, CalibratedScorer
 from cameoguard.detection.training import metrics, pictures_for, split_for_training
@@ -29,7 +29,7 @@ from cameoguard.verification import Verifier
 from cameoguard.watermark.keys import WatermarkKey
 from cameoguard.watermark.marker import Watermarker
 
-CARD = BUILTIN_MODEL.with_suffix(".onnx.card.json")
+CARD = card_path(BUILTIN_MODEL)
 
 pytestmark = pytest.mark.skipif(
     not BUILTIN_MODEL.is_file(), reason="no built-in model in this checkout"

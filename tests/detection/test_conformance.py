@@ -22,6 +22,7 @@ from cameoguard.detection.base import (
     available_detectors,
     create_detector,
 )
+from cameoguard.detection.card import card_path
 from cameoguard.errors import BadInputError
 
 from .test_spectral import _crops, _photos, _upsampled
@@ -110,7 +111,7 @@ def test_saved_models_reload_with_the_same_scores(fitted: Detector, tmp_path: Pa
         return
     path = tmp_path / ("model.onnx" if fitted.name == "face_cnn" else "model.npz")
     card = save(path)
-    assert card.weights_sha256 and path.with_suffix(path.suffix + ".card.json").is_file()
+    assert card.weights_sha256 and card_path(path).is_file()
     loaded = type(fitted).load(path)  # type: ignore[attr-defined]
     assert np.allclose(loaded.fake_scores(DATA[0][:6]), fitted.fake_scores(DATA[0][:6]))
 

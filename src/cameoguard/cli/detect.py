@@ -247,6 +247,7 @@ def _metrics_table(title: str, rows: dict[str, dict[str, Any]]) -> Table:
 def _train(args: argparse.Namespace, console: Console, settings: Settings) -> int:
     from cameoguard.consent.faces import FaceDetector
     from cameoguard.datasets.crops import CropSettings
+    from cameoguard.detection.card import card_path
     from cameoguard.detection.training import save_trained, train_detector
     from cameoguard.errors import BadInputError
     from cameoguard.media import Limits
@@ -281,13 +282,13 @@ def _train(args: argparse.Namespace, console: Console, settings: Settings) -> in
             with Console(stderr=True).status(f"training {args.detector} on {len(dataset)} samples"):
                 result = run()
     card = save_trained(result, args.output, training_data=described)
-    card_path = args.output.with_suffix(args.output.suffix + ".card.json")
+    card_file = card_path(args.output)
     if args.json:
         print(
             json.dumps(
                 {
                     "model": str(args.output),
-                    "card": str(card_path),
+                    "card": str(card_file),
                     "detector": card.name,
                     "training_data": card.training_data,
                     "dataset": dataset.summary(),
@@ -301,7 +302,7 @@ def _train(args: argparse.Namespace, console: Console, settings: Settings) -> in
         return 0
     console.print(
         f"[green]trained[/green] {card.name} -> {escape(str(args.output))} "
-        f"(card {escape(card_path.name)})"
+        f"(card {escape(card_file.name)})"
     )
     counts = Table("split", "pictures", "fake")
     for name, c in result.counts.items():
@@ -324,12 +325,12 @@ def _train(args: argparse.Namespace, console: Console, settings: Settings) -> in
 
 def _card_split(model: Path) -> dict[str, Any]:
     """The split the card records (``detect train`` writes seed and fractions), if any."""
-    from cameoguard.detection.card import ModelCard
+    from cameoguard.detection.card import ModelCard, card_path
 
-    card_path = model.with_suffix(model.suffix + ".card.json")
-    if not card_path.is_file():
+    card_file = card_path(model)
+    if not card_file.is_file():
         return {}  # the scorer says what is missing
-    return dict(ModelCard.load(card_path).split or {})
+    return dict(ModelCard.load(card_file).split or {})
 
 
 def _print_evaluation(console: Console, ev: Evaluation, seed: str | None) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from cameoguard.errors import ModelUnavailableError
 from cameoguard.fsutil import sha256_file
 
-__all__ = ["InputSpec", "ModelCard"]
+__all__ = ["InputSpec", "ModelCard", "card_path", "open_card", "seal_card"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +87,29 @@ class ModelCard:
                 f"(sha256 {digest[:12]}…, expected {self.weights_sha256[:12]}…); restore the "
                 "file or retrain"
             )
+
+
+def card_path(model: Path) -> Path:
+    """Where the card of the model file ``model`` lives: beside it, ``<name>.card.json``."""
+    model = Path(model)
+    return model.with_suffix(model.suffix + ".card.json")
+
+
+def seal_card(model: Path, base: ModelCard) -> ModelCard:
+    """``base`` with the SHA-256 of the freshly written ``model``, saved beside it."""
+    sealed = ModelCard(**{**base.__dict__, "weights_sha256": sha256_file(model)})
+    sealed.save(card_path(model))
+    return sealed
+
+
+def open_card(model: Path, detector: str) -> ModelCard:
+    """The card of ``model``, checked against the file, or a clear error saying what to do."""
+    model, card = Path(model), card_path(model)
+    if not model.is_file() or not card.is_file():
+        raise ModelUnavailableError(
+            f"{detector} model {model} (and its card {card.name}) not found; train one "
+            f"with `cameoguard detect train --detector {detector}`"
+        )
+    loaded = ModelCard.load(card)
+    loaded.check_weights(model)
+    return loaded

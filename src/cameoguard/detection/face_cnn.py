@@ -30,10 +30,10 @@ from cameoguard.detection.base import (
     check_pictures,
     register_detector,
 )
-from cameoguard.detection.card import InputSpec, ModelCard
+from cameoguard.detection.card import InputSpec, ModelCard, open_card, seal_card
 from cameoguard.detection.selfblend import self_blend
 from cameoguard.errors import BadInputError, ModelUnavailableError
-from cameoguard.fsutil import atomic_output, sha256_file
+from cameoguard.fsutil import atomic_output
 
 __all__ = ["FaceCNN"]
 
@@ -194,23 +194,13 @@ class FaceCNN(Detector):
         path = Path(path)
         with atomic_output(path) as tmp:
             tmp.write_bytes(self._onnx)
-        base = card or ModelCard("face_cnn", VERSION, self.input_spec)
-        saved = ModelCard(**{**base.__dict__, "weights_sha256": sha256_file(path)})
-        saved.save(path.with_suffix(path.suffix + ".card.json"))
-        self._card = saved
-        return saved
+        self._card = seal_card(path, card or ModelCard("face_cnn", VERSION, self.input_spec))
+        return self._card
 
     @classmethod
     def load(cls, path: Path) -> FaceCNN:
         path = Path(path)
-        card_path = path.with_suffix(path.suffix + ".card.json")
-        if not path.is_file() or not card_path.is_file():
-            raise ModelUnavailableError(
-                f"face_cnn model {path} (and its card {card_path.name}) not found; train one "
-                "with `cameoguard detect train --detector face_cnn`"
-            )
-        card = ModelCard.load(card_path)
-        card.check_weights(path)
+        card = open_card(path, "face_cnn")
         detector = cls()
         try:
             detector._use_onnx(path.read_bytes())

@@ -18,7 +18,7 @@ from typing import Any
 from cameoguard.consent.faces import FaceDetector
 from cameoguard.detection.base import Detector
 from cameoguard.detection.calibration import Calibrator, OperatingPoints, Verdict
-from cameoguard.detection.card import ModelCard
+from cameoguard.detection.card import ModelCard, card_path
 from cameoguard.detection.video import FaceScore, aggregate, confident_span, score_faces
 from cameoguard.errors import ModelUnavailableError
 from cameoguard.media import Limits, load_image, probe, sample_frames
@@ -94,13 +94,13 @@ class CalibratedScorer:
                 f"detector model {path} not found; set CAMEOGUARD_DETECTOR_MODEL to a model "
                 f"trained with `cameoguard detect train`, or to {BUILTIN!r} for the shipped one"
             )
-        card_path = path.with_suffix(path.suffix + ".card.json")
-        if not card_path.is_file():
+        card_file = card_path(path)
+        if not card_file.is_file():
             raise ModelUnavailableError(
-                f"no model card {card_path.name} beside {path}; train a model with "
+                f"no model card {card_file.name} beside {path}; train a model with "
                 "`cameoguard detect train`"
             )
-        card = ModelCard.load(card_path)
+        card = ModelCard.load(card_file)
         if card.calibration is None or card.operating_points is None:
             raise ModelUnavailableError(
                 f"{path} has no calibration in its card; only models trained and calibrated "

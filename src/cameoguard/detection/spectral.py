@@ -27,9 +27,9 @@ from cameoguard.detection.base import (
     check_pictures,
     register_detector,
 )
-from cameoguard.detection.card import InputSpec, ModelCard
+from cameoguard.detection.card import InputSpec, ModelCard, open_card, seal_card
 from cameoguard.errors import BadInputError, ModelUnavailableError
-from cameoguard.fsutil import atomic_output, sha256_file
+from cameoguard.fsutil import atomic_output
 
 __all__ = ["SpectralDetector", "spectral_features"]
 
@@ -144,23 +144,13 @@ class SpectralDetector(Detector):
         with atomic_output(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, mean=self._mean, scale=self._scale, coef=self._coef,
                      intercept=np.array([self._intercept]))  # fmt: skip
-        base = card or ModelCard("spectral", VERSION, self.input_spec)
-        saved = ModelCard(**{**base.__dict__, "weights_sha256": sha256_file(path)})
-        saved.save(path.with_suffix(path.suffix + ".card.json"))
-        self._card = saved
-        return saved
+        self._card = seal_card(path, card or ModelCard("spectral", VERSION, self.input_spec))
+        return self._card
 
     @classmethod
     def load(cls, path: Path) -> SpectralDetector:
         path = Path(path)
-        card_path = path.with_suffix(path.suffix + ".card.json")
-        if not path.is_file() or not card_path.is_file():
-            raise ModelUnavailableError(
-                f"spectral model {path} (and its card {card_path.name}) not found; train one "
-                "with `cameoguard detect train --detector spectral`"
-            )
-        card = ModelCard.load(card_path)
-        card.check_weights(path)
+        card = open_card(path, "spectral")
         with np.load(path, allow_pickle=False) as arrays:
             detector = cls()
             detector._mean = np.asarray(arrays["mean"], np.float64)
