@@ -278,6 +278,25 @@ def main(argv: list[str] | None = None) -> int:
     crops = CropSettings(frames=args.frames)
     saved = args.out / f"cv-scores-{args.folds}-{args.frames}-{args.epochs}-{args.self_blend}.json"
     by_path = {str(s.path): s for s in samples}
+
+    def fit(train: Sequence[MediaSample], seed: str, frames: int) -> CalibratedScorer:
+        """face_cnn fitted on ``train`` with 25 % of its units held back for calibration."""
+        result = train_detector(
+            train,
+            "face_cnn",
+            limits=limits,
+            faces=faces,
+            crops=crops,
+            cache_dir=cache,
+            test=0.0,
+            val=0.25,
+            params=params,
+            seed=seed,
+        )
+        return CalibratedScorer(
+            result.detector, result.calibrator, result.points, faces, limits, frames=frames
+        )
+
     scored: list[Scored] = []
     if args.reuse and saved.is_file():
         for item in json.loads(saved.read_text()):
@@ -298,21 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         for index, held in enumerate(_folds(samples, args.folds)):
             held_set = set(held)
             pool = [s for s in samples if s not in held_set]
-            result = train_detector(
-                pool,
-                "face_cnn",
-                limits=limits,
-                faces=faces,
-                crops=crops,
-                cache_dir=cache,
-                test=0.0,
-                val=0.25,
-                params=params,
-                seed=f"fold{index}",
-            )
-            scorer = CalibratedScorer(
-                result.detector, result.calibrator, result.points, faces, limits, frames=args.frames
-            )
+            scorer = fit(pool, f"fold{index}", args.frames)
             scored += _score_fold(scorer, held)
             print(
                 f"fold {index + 1}/{args.folds}: {len(held)} files held out, "
@@ -377,20 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.model is not None:
         scorer = CalibratedScorer.load(args.model, faces, limits, frames=16)
     else:
-        result = train_detector(
-            samples,
-            "face_cnn",
-            limits=limits,
-            faces=faces,
-            crops=crops,
-            cache_dir=cache,
-            test=0.0,
-            val=0.25,
-            params=params,
-        )
-        scorer = CalibratedScorer(
-            result.detector, result.calibrator, result.points, faces, limits, frames=16
-        )
+        scorer = fit(samples, "cameoguard", 16)
     clip = _make_clip(
         SHARED / "real_fake/videos/ffpp/original/004.mp4", args.out / "clip720.mp4", limits
     )
