@@ -50,8 +50,8 @@ def _rss_mb(pid: int) -> float:
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         pids += [int(c) for c in children]
-    except OSError:
-        pass
+    except OSError:  # no per-task children list (older kernels): count the parent alone
+        pids = [pid]
     for p in pids:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():

@@ -519,7 +519,7 @@ def test_long_videos_become_jobs_with_a_signed_webhook(
             self.end_headers()
 
         def log_message(self, *_: object) -> None:
-            pass
+            """Quiet: http.server would print every request to stderr."""
 
     hook = HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()

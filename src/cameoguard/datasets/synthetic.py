@@ -201,9 +201,9 @@ class _Builder:
         self.rows: list[dict[str, str]] = []
         self.source_files: dict[str, str] = {}
 
-    def source_face(self, person: Person) -> tuple[Any, Path | None]:
+    def source_face(self, person: Person) -> Any:
         """The first usable face of ``person`` (cut out of its picture with a wide margin, as
-        enrollment crops are), and the file it came from."""
+        enrollment crops are), or None; the file it came from goes into ``source_files``."""
         from cameoguard.generator_adapter.faceswap import find_source
 
         for file in person.files:
@@ -217,8 +217,9 @@ class _Builder:
             crops = [c for p in pictures if (c := self._largest_face(self._grow(p))) is not None]
             source = find_source(crops, self.faces)
             if source is not None:
-                return source, file
-        return None, None
+                self.source_files[person.identity] = str(file)
+                return source
+        return None
 
     def _largest_face(self, rgb: Image) -> Image | None:
         found = self.faces.detect(rgb)
@@ -392,9 +393,7 @@ def build_composites(
     builder = _Builder(out_dir, marker, faces, limits, settings)
     out_dir.mkdir(parents=True, exist_ok=True)
     for cluster, members in clusters.items():
-        found = {p.identity: builder.source_face(p) for p in members}
-        sources = {k: v[0] for k, v in found.items()}
-        builder.source_files = {k: str(v[1] or "") for k, v in found.items()}
+        sources = {p.identity: builder.source_face(p) for p in members}
         usable = [p for p in members if sources[p.identity] is not None]
         for person in members:
             if sources[person.identity] is None:
