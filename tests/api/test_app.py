@@ -232,6 +232,21 @@ def test_corrupt_jpeg_is_a_4xx(
     assert 400 <= response.status_code < 500 and "error" in response.json()
 
 
+def _wait_healthy(base: str, server: subprocess.Popen[bytes], seconds: float) -> None:
+    """Until ``base``/healthz answers 200; fails if the server process exits or time is up."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            answered = httpx.get(f"{base}/healthz").status_code == 200
+        except httpx.TransportError:  # not listening yet
+            answered = False
+        if answered:
+            return
+        assert server.poll() is None, "the server exited"
+        assert time.monotonic() < deadline, "the server did not answer /healthz"
+        time.sleep(0.3)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -258,15 +273,7 @@ def test_serve_runs_a_real_server(settings: Settings, tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.3)
+        _wait_healthy(f"http://127.0.0.1:{port}", server, 60)
         me = httpx.get(f"http://127.0.0.1:{port}/v1/me", headers=_auth(key))
         assert me.json() == {"name": "plat", "role": "platform", "key_prefix": key[:8]}
     finally:
@@ -689,14 +696,7 @@ def test_a_revocation_is_seen_by_every_worker(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.3)
+        _wait_healthy(base, server, 120)
         fresh = {**_auth(key), "Connection": "close"}  # a new connection: either worker
         with httpx.Client(base_url=base, headers=fresh, timeout=60) as client:
             assert client.get(f"/v1/cameos/{cameo.id}").json()["status"] == "active"
