@@ -114,6 +114,18 @@ def pipeline(
     made.registry.engine.dispose()
 
 
+def enroll_astronaut_in(
+    settings: Settings, embedder: DlibResnetEmbedder, detector: FaceDetector, owner: str
+) -> Cameo:
+    """The astronaut enrolled in the database of ``settings``; what that opened is closed."""
+    made = make_pipeline(settings, embedder, detector)
+    try:
+        return enroll_astronaut(made.registry, owner=owner)
+    finally:
+        made.emitter.signer.close()
+        made.registry.engine.dispose()
+
+
 def enroll_astronaut(registry: CameoRegistry, owner: str = "alice") -> Cameo:
     """The one public-domain portrait as a single-sample cameo (real enrollments need 3)."""
     rgb = astronaut()
