@@ -10,26 +10,39 @@ cameo; owners' flags open one too. A moderator decides (``keep``, ``label_ai``, 
 ``escalate``) with a reason; every step is an event in the item's history (who, what, why,
 when). :meth:`ModerationQueue.hash_bank` lists the PDQ hashes of removed or revoked items
 as CSV rows (``hash,signal_type,tags``) for other platforms' hash-matching (HMA-style banks).
+:class:`Thumbnails` keeps one small private JPEG per item (the first frame of a video) for the
+moderators' pages, since the uploaded media itself is deleted after verification.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import JSON, CheckConstraint, Engine, ForeignKey, Integer, String, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cameoguard import db
 from cameoguard.db import Base, UTCDateTime
-from cameoguard.errors import BadInputError, NotFoundError
+from cameoguard.errors import BadInputError, CameoguardError, NotFoundError
+from cameoguard.fsutil import write_private_file
+from cameoguard.media import Limits, encode_image, load_image, probe, sample_frames
+from cameoguard.media.types import MediaKind
 
-__all__ = ["DECISIONS", "ModerationItem", "ModerationQueue", "rules_for"]
+__all__ = ["DECISIONS", "ModerationItem", "ModerationQueue", "Thumbnails", "rules_for"]
+
+log = logging.getLogger(__name__)
+
+ITEM_ID = re.compile(r"m_[0-9a-f]{12}")
 
 DECISIONS = ("keep", "label_ai", "remove", "escalate")
 
@@ -284,3 +297,42 @@ class ModerationQueue:
                 tags = f"cameoguard;{item.rule};{item.generation_id or ''}".rstrip(";")
                 writer.writerow([item.pdq, "pdq", tags])
         return buffer.getvalue()
+
+
+class Thumbnails:
+    """One private JPEG (at most ``size`` pixels on its long side) per moderation item."""
+
+    def __init__(self, folder: Path, limits: Limits, size: int = 320) -> None:
+        self.folder, self.limits, self.size = folder, limits, size
+
+    def path(self, item_id: str) -> Path | None:
+        """The item's thumbnail, or None (audio, an undecodable file, or none was kept)."""
+        if not ITEM_ID.fullmatch(item_id):
+            return None
+        found = self.folder / f"{item_id}.jpg"
+        return found if found.is_file() else None
+
+    def keep(self, item_id: str, media: Path) -> None:
+        """Write the item's thumbnail from ``media`` once; a file without pictures has none."""
+        if not ITEM_ID.fullmatch(item_id) or (self.folder / f"{item_id}.jpg").is_file():
+            return
+        try:
+            info = probe(media, self.limits)
+            if info.kind is MediaKind.AUDIO:
+                return
+            if info.kind is MediaKind.IMAGE:
+                rgb = load_image(media, self.limits)
+            else:
+                frames = sample_frames(media, 1, self.limits)
+                if not frames:
+                    return
+                rgb = frames[0].rgb
+        except CameoguardError as error:  # the report is still kept; the page says why
+            log.info("no thumbnail for moderation item %s: %s", item_id, error.code)
+            return
+        from PIL import Image
+
+        picture = Image.fromarray(rgb)
+        picture.thumbnail((self.size, self.size))
+        data = encode_image(np.asarray(picture), "jpeg", quality=80)
+        write_private_file(self.folder / f"{item_id}.jpg", data)

@@ -30,7 +30,7 @@ from cameoguard.detection.fusion import (
     Signals,
     fuse,
 )
-from cameoguard.detection.scorer import CalibratedScorer
+from cameoguard.detection.scorer import CalibratedScorer, FileScore
 from cameoguard.errors import CameoguardError
 from cameoguard.media import Limits, probe
 from cameoguard.media.types import MediaKind
@@ -54,6 +54,7 @@ class VerificationResult:
     resolution: Resolution | None = None
     faces: IdentifyResult | None = None
     notes: tuple[str, ...] = field(default=())
+    detector: FileScore | None = None  # the passive detector's scores, per face and frame
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +64,7 @@ class VerificationResult:
             if self.resolution is None
             else self.resolution.to_dict(include_manifest=False),
             "faces": None if self.faces is None else self.faces.to_dict(),
+            "detector": None if self.detector is None else _scores(self.detector),
             "notes": list(self.notes),
         }
 
@@ -126,20 +128,20 @@ class Verifier:
         faces = None
         if self.registry is not None and info.kind is not MediaKind.AUDIO:
             faces = self.registry.identify(path)
+        score = None if self.scorer is None else self.scorer.score(path)
         signals = Signals(
             manifest=self._manifest_signal(report, resolution),
             resolution=None if resolution is None else _resolution_signal(resolution),
             faces=self._face_signals(faces, consented),
-            detector=self._detector_signal(path),
+            detector=self._detector_signal(score),
         )
-        return VerificationResult(report, fuse(signals), resolution, faces, tuple(notes))
+        return VerificationResult(report, fuse(signals), resolution, faces, tuple(notes), score)
 
     # ------------------------------------------------------------------ signals
 
-    def _detector_signal(self, path: Path) -> DetectorSignal:
-        if self.scorer is None:
+    def _detector_signal(self, score: FileScore | None) -> DetectorSignal:
+        if self.scorer is None or score is None:
             return DetectorSignal(False, reason=self.scorer_problem)
-        score = self.scorer.score(path)
         if score.fake_probability is None:
             return DetectorSignal(False, self.scorer.name, reason=score.note)
         return DetectorSignal(
@@ -216,3 +218,10 @@ def _resolution_signal(resolution: Resolution) -> ResolutionSignal:
         takedown_reason=None if entry is None else entry.takedown_reason,
         explanation=resolution.explanation,
     )
+
+
+def _scores(score: FileScore) -> dict[str, Any]:
+    """The detector's answer without the server's path: a timeline of calibrated scores."""
+    out = score.to_dict()
+    del out["path"]
+    return out

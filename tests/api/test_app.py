@@ -460,10 +460,9 @@ def test_rate_limits_per_key(settings: Settings) -> None:
 def test_generate_download_verify_and_delete(
     settings: Settings, embedder: object, detector: object, tmp_path: Path
 ) -> None:
-    from tests.generator_adapter.conftest import enroll_astronaut, make_pipeline
+    from tests.generator_adapter.conftest import enroll_astronaut_in
 
-    registry = make_pipeline(settings, embedder, detector).registry  # type: ignore[arg-type]
-    cameo = enroll_astronaut(registry, owner="acct-user")
+    cameo = enroll_astronaut_in(settings, embedder, detector, owner="acct-user")  # type: ignore[arg-type]
     target = save_image(np.ascontiguousarray(astronaut()[:, ::-1]), tmp_path / "target.png")
     with running(settings) as (client, keys):
         user = _auth(keys["user"])
@@ -579,10 +578,9 @@ def test_long_videos_become_jobs_with_a_signed_webhook(
 def test_revocation_and_reports_feed_the_moderation_queue(
     settings: Settings, embedder: object, detector: object, tmp_path: Path
 ) -> None:
-    from tests.generator_adapter.conftest import enroll_astronaut, make_pipeline
+    from tests.generator_adapter.conftest import enroll_astronaut_in
 
-    registry = make_pipeline(settings, embedder, detector).registry  # type: ignore[arg-type]
-    cameo = enroll_astronaut(registry, owner="acct-user")
+    cameo = enroll_astronaut_in(settings, embedder, detector, owner="acct-user")  # type: ignore[arg-type]
     target = save_image(np.ascontiguousarray(astronaut()[:, ::-1]), tmp_path / "target.png")
     with running(settings) as (client, keys):
         user, mod = _auth(keys["user"]), _auth(keys["moderator"])
@@ -674,6 +672,8 @@ def test_a_revocation_is_seen_by_every_worker(
 
     data_dir = settings.data_dir
     env = {**os.environ, "CAMEOGUARD_DATA_DIR": str(data_dir)}
+    if settings.database_url:  # the same test on PostgreSQL (tests/api/test_postgres.py)
+        env["CAMEOGUARD_DATABASE_URL"] = settings.database_url
     cli = [sys.executable, "-m", "cameoguard.cli.main"]
     made = subprocess.run(
         [*cli, "accounts", "create", "owner", "--role", "user", "--json"],
@@ -683,7 +683,7 @@ def test_a_revocation_is_seen_by_every_worker(
         check=True,
     )
     key = json.loads(made.stdout)["key"]
-    engine = db.engine_from_settings(Settings(data_dir=data_dir))
+    engine = db.engine_from_settings(settings)
     registry = CameoRegistry(engine, embedder, detector=detector, limits=LIMITS)  # type: ignore[arg-type]
     cameo = enroll_astronaut(registry, owner="owner")
     engine.dispose()

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
@@ -33,7 +31,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cameoguard import __version__, db
 from cameoguard.accounts import Account, AccountStore, Role
-from cameoguard.api.deps import ANY_ROLE, ApiError, RateLimiter, receive
+from cameoguard.api import web
+from cameoguard.api.deps import ANY_ROLE, ApiError, RateLimiter, errors, ok, receive
+from cameoguard.api.flows import submit_job, verify_upload
 from cameoguard.errors import (
     BadInputError,
     CameoguardError,
@@ -44,9 +44,9 @@ from cameoguard.errors import (
     PermissionDeniedError,
     UnsupportedMediaError,
 )
-from cameoguard.fsutil import sha256_file
-from cameoguard.jobs import JobStore, send_webhook
-from cameoguard.moderation import ModerationQueue
+from cameoguard.jobs import JobStore
+from cameoguard.media import Limits
+from cameoguard.moderation import ModerationQueue, Thumbnails
 from cameoguard.provenance.softbinding import SOFT_BINDING_ALG, Resolution, Resolver
 from cameoguard.settings import Settings, get_settings
 from cameoguard.watermark.payload import parse_payload
@@ -61,6 +61,144 @@ class Binding(BaseModel):
 
     alg: str = Field(examples=[SOFT_BINDING_ALG])
     value: str = Field(examples=["g_0123456789ab"], max_length=64)
+
+
+# Examples for the OpenAPI document: real answers of this service (ids and times from a run).
+REPORT_EXAMPLE: dict[str, Any] = {
+    "authenticity": {
+        "label": "no_evidence_either_way",
+        "confidence": 0.0,
+        "generation_id": None,
+        "headline": "passive detection is unavailable (no calibrated detector is configured: "
+        "set CAMEOGUARD_DETECTOR_MODEL); no statistical judgement was made",
+        "evidence": [
+            {
+                "source": "detector",
+                "kind": "note",
+                "sentence": "passive detection is unavailable (no calibrated detector is "
+                "configured: set CAMEOGUARD_DETECTOR_MODEL); no statistical judgement was made",
+                "details": {},
+            }
+        ],
+    },
+    "provenance": {
+        "path": "photo.jpg",
+        "media_type": "image/jpeg",
+        "state": "absent",
+        "summary": "image: no C2PA manifest (provenance unknown; not evidence of anything)",
+        "manifest_label": None,
+        "title": None,
+        "claim_generator": None,
+        "signer": None,
+        "signing_time": None,
+        "timestamp_status": "none",
+        "actions": [],
+        "ai_generated": False,
+        "ai_source_type": None,
+        "ingredients": [],
+        "custom_assertions": [],
+        "integrity_failures": [],
+        "trust_failures": [],
+        "informational": [],
+        "ingredient_failures": [],
+        "successes": [],
+        "remote_manifest_url": None,
+        "manifest_count": 0,
+    },
+    "resolution": {
+        "status": "not_found",
+        "matched": False,
+        "method": None,
+        "generation_id": None,
+        "strength": 0.0,
+        "explanation": "no watermark, and no ledger entry with a matching fingerprint",
+        "evidence": {},
+        "watermark": {
+            "found": False,
+            "payload": None,
+            "confidence": 0.0,
+            "false_alarm_bound": 1.3969838619232178e-09,
+            "conflict": False,
+            "key_id": "f124f2472957259d",
+            "tracks": [
+                {
+                    "track": "image",
+                    "scheme": "tiled",
+                    "found": False,
+                    "payload": None,
+                    "bit_agreement": None,
+                    "z_score": None,
+                    "hypotheses": 6,
+                    "where": None,
+                    "note": None,
+                }
+            ],
+        },
+    },
+    "faces": {
+        "media_kind": "image",
+        "frames_sampled": 1,
+        "embedder": "dlib_resnet",
+        "match_threshold": 0.52,
+        "possible_threshold": 0.58,
+        "faces": [
+            {
+                "frame_index": None,
+                "t_s": None,
+                "box": [190.2, 213.3, 472.5, 638.7],
+                "score": 1.0,
+                "yaw_deg": -15.2,
+                "decision": "no_match",
+                "match": None,
+                "nearest_distance": 0.8614,
+            }
+        ],
+        "subjects": [],
+        "notes": [],
+    },
+    "detector": None,
+    "notes": [],
+    "moderation": [],
+    "file": {"name": "photo.jpg", "bytes": 184455},
+}
+JOB_EXAMPLE: dict[str, Any] = {
+    "job_id": "j_55828afa678c",
+    "status": "done",
+    "file": "clip.mp4",
+    "created_at": "2026-12-02T14:29:57.597877+00:00",
+    "finished_at": "2026-12-02T14:29:58.513481+00:00",
+    "result": {k: v for k, v in REPORT_EXAMPLE.items() if k != "file"},
+    "error": None,
+    "webhook": {"status": "delivered (HTTP 204)"},
+}
+GENERATION_ENTRY_EXAMPLE: dict[str, Any] = {
+    "generation_id": "g_84bf6f0e0662",
+    "created_at": "2026-12-02T14:30:10.032887+00:00",
+    "requester": "acct-user",
+    "backend": "cameo_composite",
+    "media_kind": "image",
+    "mime": "image/png",
+    "sha256": "35f5fa87a0711d7fb41b40844df237e5ef01cae1b32662c2023b524bc2d702c2",
+    "cameo_ids": ["c_fb0df0662bf6"],
+    "consent_grant_ids": ["gr_132b7bfa82aab62892983d07"],
+    "manifest_label": "urn:c2pa:ceb7511c-789e-42fa-8d3e-8ecc4b126dd0",
+    "status": "active",
+    "taken_down_at": None,
+}
+GRANT_EXAMPLE: dict[str, Any] = {
+    "grant_id": "gr_132b7bfa82aab62892983d07",
+    "cameo_id": "c_fb0df0662bf6",
+    "state": "revoked",
+    "usable_for_new_generation": False,
+    "expires_at": "2026-12-02T15:30:08.755333+00:00",
+    "checked_at": "2026-12-02T14:30:10.639484+00:00",
+    "revoked_at": "2026-12-02T14:30:10.631013+00:00",
+}
+NO_WATERMARK_KEY = (
+    "service.no_watermark_key",
+    "this deployment has no watermark key yet, so nothing can be resolved; run "
+    "`cameoguard keys init`",
+)
 
 
 def status_for(error: CameoguardError) -> int:
@@ -84,36 +222,6 @@ def envelope(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-def _verify(app: FastAPI, path: Path, actor: str) -> dict[str, Any]:
-    """The verify flow for the API: the report, its verdict counted, the queue fed."""
-    result = app.state.verifier.verify(path)
-    app.state.verdicts.labels(result.authenticity.label.value).inc()
-    body: dict[str, Any] = result.to_dict()
-    queue: ModerationQueue = app.state.moderation
-    flagged = queue.from_report(body["authenticity"], sha256=sha256_file(path), actor=actor)
-    body["moderation"] = [{"item_id": i.id, "rule": i.rule} for i in flagged]
-    return body
-
-
-def _run_job(app: FastAPI, job_id: str, path: Path) -> None:
-    """Verify a job's upload in a worker thread; always ends the job and removes the upload."""
-    jobs: JobStore = app.state.jobs
-    settings: Settings = app.state.settings
-    try:
-        jobs.start(job_id)
-        done = jobs.finish(job_id, _verify(app, path, actor="job"))
-    except CameoguardError as error:
-        done = jobs.fail(job_id, error.code, error.message)
-    except Exception as error:  # never leave a job running forever
-        log.error("job %s failed unexpectedly: %s", job_id, type(error).__name__)
-        done = jobs.fail(job_id, "internal", "the verification failed; the error was logged")
-    finally:
-        shutil.rmtree(path.parent, ignore_errors=True)
-    if done.webhook_url and settings.webhook_secret:
-        outcome = send_webhook(done.webhook_url, done.to_dict(), settings.webhook_secret)
-        jobs.webhook_done(job_id, outcome)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -128,6 +236,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.limiter = RateLimiter(settings.api_rate_per_minute)
         app.state.jobs = JobStore(engine)
         app.state.moderation = ModerationQueue(engine)
+        app.state.thumbnails = Thumbnails(
+            settings.data_dir / "moderation", Limits.from_settings(settings)
+        )
         app.state.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cg-job")
         with contextlib.ExitStack() as stack:
             app.state.pipeline, app.state.pipeline_problem = None, ""
@@ -160,27 +271,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
-    @app.exception_handler(CameoguardError)
-    async def _domain(_: Request, error: CameoguardError) -> JSONResponse:
-        response = envelope(status_for(error), error.code, error.message)
+    def answer(request: Request, status: int, error: CameoguardError) -> Response:
+        """The JSON envelope for the API, an HTML page for the web pages."""
+        if web.is_page(request.url.path):
+            response = web.error_page(request, status, error)
+        else:
+            response = envelope(status, error.code, error.message)
         if isinstance(error, ApiError) and error.retry_after is not None:
             response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
         return response
 
+    @app.exception_handler(CameoguardError)
+    async def _domain(request: Request, error: CameoguardError) -> Response:
+        return answer(request, status_for(error), error)
+
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, error: RequestValidationError) -> Response:
         first = error.errors()[0] if error.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return envelope(422, "request.invalid", f"{where}: {first.get('msg', 'invalid request')}")
+        message = f"{where}: {first.get('msg', 'invalid request')}"
+        return answer(request, 422, BadInputError(message, code="request.invalid"))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        return envelope(error.status_code, f"http.{error.status_code}", str(error.detail))
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        problem = BadInputError(str(error.detail), code=f"http.{error.status_code}")
+        return answer(request, error.status_code, problem)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, error: Exception) -> Response:
         log.error("unexpected %s while serving a request", type(error).__name__)
-        return envelope(500, "internal", "the server failed; the error was logged")
+        problem = CameoguardError("the server failed; the error was logged", code="internal")
+        return answer(request, 500, problem)
 
     from cameoguard.api.cameos import router as cameos
     from cameoguard.api.generations import router as generations
@@ -189,6 +310,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cameos)
     app.include_router(generations)
     app.include_router(moderation)
+    app.include_router(web.router)
 
     from prometheus_client import (
         CONTENT_TYPE_LATEST,
@@ -235,14 +357,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker process; no account names, no media data)."""
         return Response(generate_latest(metrics), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/healthz", tags=["service"])
+    @app.get(
+        "/healthz",
+        tags=["service"],
+        summary="Liveness",
+        responses=ok({"status": "ok", "version": __version__}),
+    )
     async def healthz() -> dict[str, Any]:
         """Liveness: no key needed, no data returned."""
         return {"status": "ok", "version": __version__}
 
-    @app.get("/v1/me", tags=["accounts"])
+    @app.get(
+        "/v1/me",
+        tags=["accounts"],
+        summary="The key's account",
+        responses={
+            **ok({"name": "acme", "role": "platform", "key_prefix": "cg_Jge6d"}),
+            **errors(),
+        },
+    )
     async def me(account: Annotated[Account, Depends(ANY_ROLE)]) -> dict[str, Any]:
-        """The account the key belongs to."""
+        """The account the key belongs to: its name, role (user, platform, moderator, admin)
+        and the first 8 characters of the key (the key itself is never stored)."""
         return {"name": account.name, "role": account.role.value, "key_prefix": account.key_prefix}
 
     def resolver(request: Request) -> Resolver:
@@ -255,7 +391,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return found
 
-    @app.post("/v1/verify", tags=["verify"], responses={202: {"description": "a job"}})
+    @app.post(
+        "/v1/verify",
+        tags=["verify"],
+        summary="Verify a file",
+        responses={
+            **ok(REPORT_EXAMPLE, description="The fused authenticity report."),
+            202: {
+                "description": "A job: the video is long, or a webhook was given. Poll "
+                "`status_url` or wait for the webhook.",
+                "content": {
+                    "application/json": {
+                        "example": {
+                            "job_id": "j_55828afa678c",
+                            "status": "queued",
+                            "status_url": "/v1/jobs/j_55828afa678c",
+                        }
+                    }
+                },
+            },
+            **errors(
+                400,
+                413,
+                415,
+                422,
+                503,
+                e503=(
+                    "jobs.no_webhook_secret",
+                    "webhooks need CAMEOGUARD_WEBHOOK_SECRET on this deployment",
+                ),
+            ),
+        },
+    )
     def verify(
         account: Annotated[Account, Depends(ANY_ROLE)],
         file: Annotated[UploadFile, File(description="an image, video or audio file")],
@@ -265,7 +432,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> Any:
         """The fused authenticity report of one uploaded file (C2PA, watermark and ledger,
         faces and consent, passive detector). A video longer than
-        CAMEOGUARD_API_SYNC_VIDEO_SECONDS becomes a job: 202 with its id."""
+        CAMEOGUARD_API_SYNC_VIDEO_SECONDS, or a request with a `webhook`, becomes a job: 202
+        with its id. The webhook's host must be allowed by CAMEOGUARD_WEBHOOK_ALLOW_HOSTS."""
         from cameoguard.media import probe
         from cameoguard.media.types import MediaKind
 
@@ -284,23 +452,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.api_sync_video_seconds
             )
             if long or webhook is not None:
-                job = app.state.jobs.create(account.name, file.filename, webhook)
-                folder = settings.data_dir / "jobs" / job.id
-                folder.mkdir(parents=True, mode=0o700)
-                kept = folder / path.name
-                shutil.move(path, kept)
-                app.state.executor.submit(_run_job, app, job.id, kept)
+                job = submit_job(app.state, account.name, path, file.filename, webhook)
                 return JSONResponse(
                     {"job_id": job.id, "status": job.status, "status_url": f"/v1/jobs/{job.id}"},
                     status_code=202,
                 )
-            body = _verify(app, path, account.name)
+            body = verify_upload(app.state, path, account.name, file.filename)
             body["file"] = {"name": file.filename, "bytes": size}
             return body
 
-    @app.get("/v1/jobs/{job_id}", tags=["verify"])
+    @app.get(
+        "/v1/jobs/{job_id}",
+        tags=["verify"],
+        summary="A verification job",
+        responses={
+            **ok(JOB_EXAMPLE),
+            **errors(404, e404=("jobs.not_found", "no job 'j_000000000000' of yours")),
+        },
+    )
     def job(job_id: str, account: Annotated[Account, Depends(ANY_ROLE)]) -> dict[str, Any]:
-        """A verification job: queued, running, done (with the report) or failed (why)."""
+        """A verification job: queued, running, done (with the report) or failed (with the
+        error's code and message). Only the job's account (and admins) can see it."""
         found: dict[str, Any] = app.state.jobs.get(
             job_id, account.name, admin=account.role is Role.ADMIN
         ).to_dict()
@@ -318,24 +490,70 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return {"matches": matches, "resolution": resolution.to_dict(include_manifest=False)}
 
-    @app.post("/v1/matches/byContent", tags=["soft binding resolution"])
+    @app.post(
+        "/v1/matches/byContent",
+        tags=["soft binding resolution"],
+        summary="Find a manifest by content",
+        responses={
+            **ok(
+                {
+                    "matches": [{"manifestId": "g_84bf6f0e0662", "similarityScore": 100}],
+                    "resolution": {
+                        "status": "matched",
+                        "matched": True,
+                        "method": "sha256",
+                        "generation_id": "g_84bf6f0e0662",
+                        "strength": 1.0,
+                        "explanation": "the file is byte-identical to the published output",
+                        "evidence": {
+                            "sha256": "35f5fa87a0711d7fb41b40844df237e5"
+                            "ef01cae1b32662c2023b524bc2d702c2"
+                        },
+                        "watermark": None,
+                        "generation": GENERATION_ENTRY_EXAMPLE,
+                    },
+                }
+            ),
+            **errors(400, 413, 415, 422, 503, e503=NO_WATERMARK_KEY),
+        },
+    )
     def by_content(
         request: Request,
         account: Annotated[Account, Depends(ANY_ROLE)],
         file: Annotated[UploadFile, File(description="media that may have lost its manifest")],
     ) -> dict[str, Any]:
-        """Find the manifest of stripped or re-encoded media by watermark and fingerprint."""
+        """Find the manifest of stripped or re-encoded media by watermark and fingerprint (the
+        C2PA Soft Binding Resolution API's `byContent`); `resolution` says how it matched."""
         found = resolver(request)
         with receive(file, settings.max_upload_bytes) as (path, _):
             return _matches(found.resolve(path))
 
-    @app.post("/v1/matches/byBinding", tags=["soft binding resolution"])
+    @app.post(
+        "/v1/matches/byBinding",
+        tags=["soft binding resolution"],
+        summary="Find a manifest by soft binding",
+        responses={
+            **ok({"matches": [{"manifestId": "g_84bf6f0e0662", "similarityScore": 100}]}),
+            **errors(
+                400,
+                422,
+                503,
+                e400=(
+                    "matches.unknown_alg",
+                    "alg 'com.other.v1' is not resolved here; this deployment resolves "
+                    f"{SOFT_BINDING_ALG!r}",
+                ),
+                e503=NO_WATERMARK_KEY,
+            ),
+        },
+    )
     def by_binding(
         request: Request,
         account: Annotated[Account, Depends(ANY_ROLE)],
         binding: Binding,
     ) -> dict[str, Any]:
-        """The manifest a soft-binding value (this deployment's watermark payload) names."""
+        """The manifest a soft-binding value (this deployment's watermark payload, as written
+        in the manifest's `c2pa.soft-binding` assertion) names; no match: an empty list."""
         if binding.alg != SOFT_BINDING_ALG:
             raise BadInputError(
                 f"alg {binding.alg!r} is not resolved here; this deployment resolves "
@@ -347,7 +565,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return {"matches": []}
         return {"matches": [{"manifestId": entry.generation_id, "similarityScore": 100}]}
 
-    @app.get("/v1/manifests/{manifest_id}", tags=["soft binding resolution"])
+    @app.get(
+        "/v1/manifests/{manifest_id}",
+        tags=["soft binding resolution"],
+        summary="A manifest store",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The C2PA manifest store (JUMBF bytes) as it was signed.",
+                "content": {"application/c2pa": {"schema": {"type": "string", "format": "binary"}}},
+            },
+            **errors(
+                404,
+                503,
+                e404=("manifests.not_found", "no manifest with id 'g_000000000001'"),
+                e503=NO_WATERMARK_KEY,
+            ),
+        },
+    )
     def manifest(
         request: Request, manifest_id: str, account: Annotated[Account, Depends(ANY_ROLE)]
     ) -> Response:
@@ -357,7 +592,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise NotFoundError(f"no manifest with id {manifest_id!r}", code="manifests.not_found")
         return Response(bytes(entry.manifest_store), media_type="application/c2pa")
 
-    @app.get("/v1/consent/grants/{grant_id}", tags=["consent"])
+    @app.get(
+        "/v1/consent/grants/{grant_id}",
+        tags=["consent"],
+        summary="A consent grant's status",
+        responses={
+            **ok(GRANT_EXAMPLE),
+            **errors(404, e404=("consent.unknown_grant", "no consent grant with id 'gr_unknown'")),
+        },
+    )
     def grant_status(
         request: Request, grant_id: str, account: Annotated[Account, Depends(ANY_ROLE)]
     ) -> dict[str, Any]:
