@@ -102,6 +102,7 @@ def run_serve(args: argparse.Namespace, console: Console, settings: Settings) ->
     import uvicorn
 
     from cameoguard.errors import BadInputError
+    from cameoguard.logs import UVICORN_LOG_CONFIG
 
     if args.workers < 1 or not 0 < args.port < 65536:
         raise BadInputError("--workers must be at least 1 and --port in 1..65535")
@@ -113,5 +114,6 @@ def run_serve(args: argparse.Namespace, console: Console, settings: Settings) ->
         port=args.port,
         workers=args.workers,
         log_level="info",
+        log_config=UVICORN_LOG_CONFIG,
     )
     return 0
