@@ -16,19 +16,16 @@
    refuse the same photo sent three times and the same face for another account, identify a
    re-compressed copy, authorize, permit, revoke (refused at once, grant status revoked),
    verify the audit chain, delete (the face is no longer recognised);
-8. generation (:mod:`cameoguard.demo_generation`): enroll a cameo, approve another account,
-   render the cameo into a target video with sound (cameo_composite backend, through the
-   whole fail-closed pipeline), verify it (trusted, AI-generated, consent listed, watermark),
-   strip and re-encode it and resolve it back, revoke, and see a new generation and a remix
-   refused;
-9. the fused verdict with the shipped ``face_cnn`` detector (``CAMEOGUARD_DETECTOR_MODEL=
-   builtin``): the stripped composite is made here (ledger) with the detector's calibrated
-   score beside it; a FaceForensics++ face swap (when ``../shared/data`` is present) gets a
-   calibrated score and a verdict;
-10. the same deployment behind its HTTP API (uvicorn on loopback): no key is 401; a platform
-    verifies the reposted composite (made here, revoked cameo), resolves it by content, reads
-    the consent grant's status (revoked); a moderator finds the item the report opened and
-    decides it;
+8. the service starts on loopback (:mod:`cameoguard.demo_service`) and the consent story runs
+   over real HTTP calls: alice enrolls her face and approves bob; bob generates a composite
+   video with her cameo and downloads the signed file; a platform verifies it (trusted,
+   AI-generated, her consent); a stripped repost resolves to it; alice revokes: the consent
+   status URL answers "revoked", bob's new generation and remix are refused (403), and the
+   platform's verify of the repost is queued for moderation;
+9. the fused verdict with the shipped ``face_cnn`` detector on the repost and on a face swap
+   nobody here made;
+10. over HTTP, a moderator works the queue, removes the generation (the ledger takes it down)
+    and exports the hash bank;
 11. print a table and exit 1 unless every outcome is the expected one.
 """
 
@@ -41,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import httpx
 import numpy as np
 import numpy.typing as npt
 from rich.console import Console
@@ -394,33 +392,33 @@ def main(argv: list[str] | None = None) -> int:
     console.rule("7. consent: enroll, identify, authorize, revoke, audit, delete")
     rows.extend(_consent(console, out, settings, engine, ledger))
 
-    console.rule("8. generate a consented face-swap video, strip it, resolve it, revoke")
-    from cameoguard.demo_generation import generation_step
-
-    try:
-        rows.extend(generation_step(console, out, settings, engine))
-    except CameoguardError as error:  # report it as a failed outcome, never a traceback
-        console.print(f"[red]generation failed:[/red] {error.message}")
-        rows.append(("generation", "a signed composite video", error.code, error.message, False))
     engine.dispose()
-
-    console.rule("9. the fused verdict with the shipped passive detector")
     from cameoguard.demo_generation import detection_step
+    from cameoguard.demo_service import generation_over_http, moderation_over_http, service
 
-    try:
-        rows.extend(detection_step(console, out, settings))
-    except CameoguardError as error:
-        console.print(f"[red]verification failed:[/red] {error.message}")
-        rows.append(("fused verdict", "a report", error.code, error.message, False))
+    with service(settings, console) as walk:
+        console.rule("8. over HTTP: enroll, generate, verify, strip and resolve, revoke")
+        try:
+            rows.extend(generation_over_http(console, out, settings, walk))
+        except (CameoguardError, httpx.HTTPError, KeyError) as error:  # a row, not a traceback
+            console.print(f"[red]the HTTP walk failed:[/red] {error}")
+            rows.append(("HTTP walk", "answers over HTTP", type(error).__name__, str(error), False))
 
-    console.rule("10. the service: verify, resolve, consent status and moderation over HTTP")
-    from cameoguard.demo_generation import service_step
+        console.rule("9. the fused verdict with the shipped passive detector")
+        try:
+            rows.extend(detection_step(console, out, settings))
+        except CameoguardError as error:
+            console.print(f"[red]verification failed:[/red] {error.message}")
+            rows.append(("fused verdict", "a report", error.code, error.message, False))
 
-    try:
-        rows.extend(service_step(console, out, settings))
-    except CameoguardError as error:
-        console.print(f"[red]service step failed:[/red] {error.message}")
-        rows.append(("service", "answers over HTTP", error.code, error.message, False))
+        console.rule("10. over HTTP: the moderation queue, a removal, the hash bank")
+        try:
+            rows.extend(moderation_over_http(console, walk))
+        except (CameoguardError, httpx.HTTPError, KeyError) as error:
+            console.print(f"[red]moderation failed:[/red] {error}")
+            rows.append(
+                ("moderation", "answers over HTTP", type(error).__name__, str(error), False)
+            )
 
     console.rule("11. outcome")
     table = Table("file", "expected", "got", "details", "ok")
