@@ -169,8 +169,10 @@ def run(workers: int, args: argparse.Namespace, jpeg: bytes, clip: bytes) -> dic
                     raise
                 time.sleep(0.5)
         _load(base, key, jpeg, 5.0, args.concurrency)  # warm every worker's models
+        warm_mb = _rss_mb(server.pid)
+        soak: dict[str, Any] = {}
         if args.soak_minutes:
-            _load(base, key, jpeg, 60 * args.soak_minutes, args.concurrency)
+            soak = _load(base, key, jpeg, 60 * args.soak_minutes, args.concurrency)
         image = _load(base, key, jpeg, args.seconds, args.concurrency)
         clip_s = []
         with httpx.Client(
@@ -186,6 +188,10 @@ def run(workers: int, args: argparse.Namespace, jpeg: bytes, clip: bytes) -> dic
             **image,
             "clip_p50_s": statistics.median(clip_s) if clip_s else None,
             "rss_mb": _rss_mb(server.pid),
+            "rss_warm_mb": warm_mb,
+            "soak_minutes": args.soak_minutes,
+            "soak_requests": soak.get("requests", 0),
+            "soak_errors": soak.get("errors", 0),
         }
     finally:
         server.terminate()
@@ -211,6 +217,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['clip_p50_s']:.2f} | "
             f"{r['rss_mb']:.0f} |"
         )
+    if args.soak_minutes:
+        print()
+        print("| workers | soak min | soak requests | errors | RSS warm MiB | RSS after soak MiB |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        for r in rows:
+            print(
+                f"| {r['workers']} | {r['soak_minutes']:g} | {r['soak_requests']} | "
+                f"{r['soak_errors']} | {r['rss_warm_mb']:.0f} | {r['rss_mb']:.0f} |"
+            )
     if args.json:
         args.json.write_text(json.dumps({"machine": machine_info(), "rows": rows}, indent=2))
     return 0
