@@ -9,27 +9,36 @@ the database. A job is visible to its account only (admins: all).
 Webhooks: when the job has a URL, the final job document is POSTed there as JSON with
 ``X-Cameoguard-Signature: sha256=<hex HMAC-SHA256 of the body with the deployment's webhook
 secret>`` (GitHub's scheme), retried with backoff; the outcome is stored on the job.
+:func:`check_webhook_url` guards against server-side request forgery, when the job is
+accepted and again before sending: the host must be allowed (CAMEOGUARD_WEBHOOK_ALLOW_HOSTS),
+and it must resolve only to public addresses unless it is listed by its exact name. Redirects
+are never followed (a 3xx answer is a failed delivery), so an allowed host cannot bounce the
+signed document somewhere else.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
+import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import JSON, CheckConstraint, Engine, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cameoguard import db
 from cameoguard.db import Base, UTCDateTime
-from cameoguard.errors import NotFoundError
+from cameoguard.errors import BadInputError, NotFoundError
 
-__all__ = ["Job", "JobStore", "send_webhook", "sign_body"]
+__all__ = ["Job", "JobStore", "check_webhook_url", "send_webhook", "sign_body"]
 
 
 class JobRow(Base):
@@ -152,10 +161,82 @@ def sign_body(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def send_webhook(url: str, document: dict[str, Any], secret: str, attempts: int = 3) -> str:
-    """POST ``document`` signed; returns ``delivered (HTTP 200)`` or why it was not."""
+def _public(address: str) -> bool:
+    """Whether an address from getaddrinfo is a public unicast one (not loopback, private,
+    link-local, shared, reserved, multicast or unspecified; IPv4-mapped IPv6 as its IPv4)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # no IPv6 zone
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_webhook_url(url: str, allow_hosts: Sequence[str]) -> None:
+    """Refuse a webhook URL this deployment may not call (``jobs.bad_webhook`` when it is not
+    an http(s) URL with a host, ``jobs.webhook_not_allowed`` when its host is not allowed or
+    resolves to a non-public address without being listed by its exact name)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port that is not a number, or out of range
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadInputError(
+            "webhook must be an http(s) URL with a host, like https://hooks.example.com/cameoguard",
+            code="jobs.bad_webhook",
+        )
+    host = parts.hostname.rstrip(".")  # urlsplit lower-cases it and drops IPv6 brackets
+    exact = host in allow_hosts
+    listed = (
+        exact
+        or "*" in allow_hosts
+        or any(
+            entry.startswith(".") and (host.endswith(entry) or host == entry[1:])
+            for entry in allow_hosts
+        )
+    )
+    if not listed:
+        raise BadInputError(
+            f"webhooks to {host!r} are not allowed on this deployment; ask its operator to add "
+            "the host to CAMEOGUARD_WEBHOOK_ALLOW_HOSTS, or leave out the webhook and poll the "
+            "job",
+            code="jobs.webhook_not_allowed",
+        )
+    if exact:  # listed by name: the operator allowed it, internal or not
+        return
+    try:
+        found = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise BadInputError(
+            f"the webhook host {host!r} does not resolve; check the URL",
+            code="jobs.bad_webhook",
+        ) from None
+    if not all(_public(str(info[4][0])) for info in found):
+        raise BadInputError(
+            f"the webhook host {host!r} resolves to a loopback, private or link-local address; "
+            "webhooks go to public addresses only, unless the operator lists the host by its "
+            "exact name in CAMEOGUARD_WEBHOOK_ALLOW_HOSTS",
+            code="jobs.webhook_not_allowed",
+        )
+
+
+def send_webhook(
+    url: str,
+    document: dict[str, Any],
+    secret: str,
+    attempts: int = 3,
+    *,
+    allow_hosts: Sequence[str] | None = None,
+) -> str:
+    """POST ``document`` signed; returns ``delivered (HTTP 200)`` or why it was not. With
+    ``allow_hosts`` the URL is checked again first (its DNS may have changed since the job was
+    accepted). A redirect is not followed: it ends the delivery as failed."""
     import httpx
 
+    if allow_hosts is not None:
+        try:
+            check_webhook_url(url, allow_hosts)
+        except BadInputError as error:
+            return f"refused ({error.code})"
     body = json.dumps(document, sort_keys=True).encode()
     headers = {
         "Content-Type": "application/json",
@@ -164,10 +245,14 @@ def send_webhook(url: str, document: dict[str, Any], secret: str, attempts: int 
     outcome = "not sent"
     for attempt in range(attempts):
         try:
-            response = httpx.post(url, content=body, headers=headers, timeout=10.0)
+            response = httpx.post(
+                url, content=body, headers=headers, timeout=10.0, follow_redirects=False
+            )
             outcome = f"HTTP {response.status_code}"
             if response.status_code < 300:
                 return f"delivered ({outcome})"
+            if response.status_code < 400:
+                return f"failed ({outcome}: redirects are not followed)"
         except httpx.HTTPError as error:
             outcome = type(error).__name__
         time.sleep(0.5 * 2**attempt)

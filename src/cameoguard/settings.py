@@ -104,6 +104,14 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(
         default=None, repr=False, description="HMAC key for job webhooks (never logged)."
     )
+    webhook_allow_hosts: str = Field(
+        default="",
+        description="Hosts job webhooks may be sent to, comma-separated: a name "
+        "(hooks.example.com), a suffix (.example.com: it and every name under it) or * (any "
+        "host). A host that resolves to a loopback, private, link-local or other non-public "
+        "address is refused unless it is listed by its exact name (or IP address). Empty: "
+        "every webhook is refused.",
+    )
     public_url: str = Field(
         default="http://localhost:8000",
         description="Base URL of this deployment's API; consent status URLs in manifests use it.",
@@ -183,6 +191,12 @@ class Settings(BaseSettings):
             if isinstance(value, Path):
                 object.__setattr__(self, name, value.expanduser())
         return self
+
+    @property
+    def webhook_allowed_hosts(self) -> tuple[str, ...]:
+        """CAMEOGUARD_WEBHOOK_ALLOW_HOSTS as lower-case entries, without blanks."""
+        entries = (h.strip().lower().rstrip(".") for h in self.webhook_allow_hosts.split(","))
+        return tuple(h for h in entries if h)
 
     @property
     def keys_dir(self) -> Path:

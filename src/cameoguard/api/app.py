@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,14 +27,16 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from cameoguard import __version__, db
 from cameoguard.accounts import Account, AccountStore, Role
 from cameoguard.api import web
-from cameoguard.api.deps import ANY_ROLE, ApiError, RateLimiter, errors, ok, receive
+from cameoguard.api.deps import ANY_ROLE, ERRORS, ApiError, RateLimiter, errors, ok, receive
 from cameoguard.api.flows import submit_job, verify_upload
 from cameoguard.errors import (
     BadInputError,
@@ -44,7 +48,7 @@ from cameoguard.errors import (
     PermissionDeniedError,
     UnsupportedMediaError,
 )
-from cameoguard.jobs import JobStore
+from cameoguard.jobs import JobStore, check_webhook_url
 from cameoguard.media import Limits
 from cameoguard.moderation import ModerationQueue, Thumbnails
 from cameoguard.provenance.softbinding import SOFT_BINDING_ALG, Resolution, Resolver
@@ -54,6 +58,9 @@ from cameoguard.watermark.payload import parse_payload
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
+access = logging.getLogger("cameoguard.access")
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class Binding(BaseModel):
@@ -271,14 +278,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
-    def answer(request: Request, status: int, error: CameoguardError) -> Response:
+    def answer(
+        request: Request, status: int, error: CameoguardError, headers: dict[str, str] | None = None
+    ) -> Response:
         """The JSON envelope for the API, an HTML page for the web pages."""
         if web.is_page(request.url.path):
             response = web.error_page(request, status, error)
         else:
             response = envelope(status, error.code, error.message)
+        response.headers.update(headers or {})
         if isinstance(error, ApiError) and error.retry_after is not None:
             response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
+        if status == 401:  # RFC 9110: a 401 names the scheme to authenticate with
+            response.headers["WWW-Authenticate"] = "Bearer"
         return response
 
     @app.exception_handler(CameoguardError)
@@ -294,8 +306,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
-        problem = BadInputError(str(error.detail), code=f"http.{error.status_code}")
-        return answer(request, error.status_code, problem)
+        headers = dict(error.headers or {})
+        message = str(error.detail)
+        if error.status_code == 404:
+            message = f"there is no {request.url.path} here; /docs lists the endpoints"
+        elif error.status_code == 405:
+            # RFC 9110: Allow lists every method of the path; Starlette names only the first
+            # route that matched it (GET /v1/cameos and POST /v1/cameos are two routes).
+            methods: set[str] = set()
+            for route in app.router.routes:
+                if route.matches(request.scope)[0] is not Match.NONE:
+                    methods |= getattr(route, "methods", None) or set()
+            headers["Allow"] = ", ".join(sorted(methods))
+            message = (
+                f"{request.method} is not allowed on {request.url.path}; it takes "
+                f"{headers['Allow']}"
+            )
+        problem = BadInputError(message, code=f"http.{error.status_code}")
+        return answer(request, error.status_code, problem, headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
@@ -345,10 +373,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.middleware("http")
     async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
         started = time.perf_counter()
+        wanted = request.headers.get("x-request-id", "")
+        request_id = wanted if REQUEST_ID.fullmatch(wanted) else secrets.token_hex(8)
         response = await call_next(request)
+        elapsed = time.perf_counter() - started
         route = getattr(request.scope.get("route"), "path", "unmatched")
         requests_total.labels(request.method, route, str(response.status_code)).inc()
-        seconds.labels(route).observe(time.perf_counter() - started)
+        seconds.labels(route).observe(elapsed)
+        response.headers["X-Request-ID"] = request_id
+        account = getattr(request.state, "account", None) or getattr(
+            request.state, "page_account", None
+        )
+        access.info(
+            "%s %s %d",
+            request.method,
+            route,
+            response.status_code,
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "ms": round(1000 * elapsed, 1),
+                    "account": None if account is None else account.name,
+                }
+            },
+        )
         return response
 
     @app.get("/metrics", tags=["service"], include_in_schema=False)
@@ -427,7 +478,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         account: Annotated[Account, Depends(ANY_ROLE)],
         file: Annotated[UploadFile, File(description="an image, video or audio file")],
         webhook: Annotated[
-            str | None, Form(max_length=2000, description="URL for the job's signed result")
+            str | None,
+            Form(
+                max_length=2000,
+                description="URL for the job's signed result (its host must be allowed by "
+                "CAMEOGUARD_WEBHOOK_ALLOW_HOSTS)",
+                examples=["https://hooks.example.com/cameoguard"],
+            ),
         ] = None,
     ) -> Any:
         """The fused authenticity report of one uploaded file (C2PA, watermark and ledger,
@@ -445,6 +502,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "webhooks need CAMEOGUARD_WEBHOOK_SECRET on this deployment",
                     code="jobs.no_webhook_secret",
                 )
+            check_webhook_url(webhook, settings.webhook_allowed_hosts)
         verifier = app.state.verifier
         with receive(file, settings.max_upload_bytes) as (path, size):
             info = probe(path, verifier.limits)
@@ -576,8 +634,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "content": {"application/c2pa": {"schema": {"type": "string", "format": "binary"}}},
             },
             **errors(
+                400,
                 404,
                 503,
+                e400=(
+                    "input.bad",
+                    "'0' is not a generation id; expected 'g_' followed by 12 hex digits, for "
+                    "example g_0123456789ab",
+                ),
                 e404=("manifests.not_found", "no manifest with id 'g_000000000001'"),
                 e503=NO_WATERMARK_KEY,
             ),
@@ -610,6 +674,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         status: dict[str, Any] = registry.grant_status(grant_id).to_dict()
         return status
 
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, with its default 422 (a shape this app never answers: the
+        handler above answers the error envelope) replaced by the envelope."""
+        if app.openapi_schema is None:
+            spec = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            (invalid,) = errors(422)[422]["content"].values()
+            for operations in spec.get("paths", {}).values():
+                for operation in operations.values():
+                    answer = operation.get("responses", {}).get("422", {})
+                    if "HTTPValidationError" in str(answer):
+                        answer["description"] = ERRORS[422][0]
+                        answer["content"] = {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ErrorEnvelope"},
+                                **invalid,
+                            }
+                        }
+            schemas = spec.get("components", {}).get("schemas", {})
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(unused, None)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

@@ -84,16 +84,16 @@ NOT_USER = ("auth.forbidden", "role platform may not do this; it needs user")
 class Permissions(BaseModel):
     tier: str | None = Field(default=None, examples=["approved"])
     approve: list[str] = Field(default_factory=list, examples=[["bob"]])
-    unapprove: list[str] = Field(default_factory=list)
+    unapprove: list[str] = Field(default_factory=list, examples=[["carol"]])
 
 
 class Restrictions(BaseModel):
     forbid: list[str] = Field(default_factory=list, examples=[["topic:politics", "beer"]])
-    allow: list[str] = Field(default_factory=list)
+    allow: list[str] = Field(default_factory=list, examples=[["beer"]])
 
 
 class Revocation(BaseModel):
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=500, examples=["changed my mind"])
 
 
 def _registry(request: Request) -> CameoRegistry:
@@ -141,7 +141,9 @@ def _owned(request: Request, cameo_id: str, account: Account) -> CameoRegistry:
 def enroll(
     request: Request,
     account: Annotated[Account, Depends(OWNER)],
-    name: Annotated[str, Form(max_length=128, description="the name shown for this cameo")],
+    name: Annotated[
+        str, Form(max_length=128, description="the name shown for this cameo", examples=["Barack"])
+    ],
     photos: Annotated[list[UploadFile], File(description="3 or more photos of one face")],
 ) -> dict[str, Any]:
     """Enroll the caller's likeness from 3 to 20 photos of one face, from slightly different
@@ -180,7 +182,10 @@ def enroll(
 def enroll_video(
     request: Request,
     account: Annotated[Account, Depends(OWNER)],
-    name: Annotated[str, Form(max_length=128, description="the name shown for this cameo")],
+    name: Annotated[
+        str,
+        Form(max_length=128, description="the name shown for this cameo", examples=["News anchor"]),
+    ],
     video: Annotated[
         UploadFile,
         File(description="a 2 to 30 s video of one face turning slowly left and right"),

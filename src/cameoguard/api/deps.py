@@ -27,6 +27,7 @@ from cameoguard.errors import BadInputError, CameoguardError, MediaLimitError
 __all__ = [
     "ANY_ROLE",
     "BEARER",
+    "ERRORS",
     "ApiError",
     "ErrorEnvelope",
     "RateLimiter",
@@ -120,6 +121,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Account]]:
                 f"{' or '.join(r.value for r in roles)}",
                 code="auth.forbidden",
             )
+        request.state.account = account  # for the access log (its name only)
         return account
 
     return check

@@ -67,5 +67,10 @@ def run_job(state: Any, job_id: str, path: Path, name: str | None) -> None:
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)
     if done.webhook_url and settings.webhook_secret:
-        outcome = send_webhook(done.webhook_url, done.to_dict(), settings.webhook_secret)
+        outcome = send_webhook(
+            done.webhook_url,
+            done.to_dict(),
+            settings.webhook_secret,
+            allow_hosts=settings.webhook_allowed_hosts,
+        )
         jobs.webhook_done(job_id, outcome)
