@@ -204,13 +204,18 @@ def check_webhook_url(url: str, allow_hosts: Sequence[str]) -> None:
     if exact:  # listed by name: the operator allowed it, internal or not
         return
     try:
-        found = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        raise BadInputError(
-            f"the webhook host {host!r} does not resolve; check the URL",
-            code="jobs.bad_webhook",
-        ) from None
-    if not all(_public(str(info[4][0])) for info in found):
+        addresses = [str(ipaddress.ip_address(host.split("%", 1)[0]))]  # an IP literal
+    except ValueError:
+        try:
+            default = 443 if parts.scheme == "https" else 80
+            found = socket.getaddrinfo(host, port or default, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            raise BadInputError(
+                f"the webhook host {host!r} does not resolve; check the URL",
+                code="jobs.bad_webhook",
+            ) from None
+        addresses = [str(info[4][0]) for info in found]
+    if not all(_public(address) for address in addresses):
         raise BadInputError(
             f"the webhook host {host!r} resolves to a loopback, private or link-local address; "
             "webhooks go to public addresses only, unless the operator lists the host by its "

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 ITEM_ID = re.compile(r"m_[0-9a-f]{12}")
 
 DECISIONS = ("keep", "label_ai", "remove", "escalate")
+STATUSES = ("open", "escalated", "decided", "all")
 
 
 class ItemRow(Base):
@@ -253,6 +254,11 @@ class ModerationQueue:
             )
 
     def queue(self, status: str = "open") -> list[ModerationItem]:
+        """Items with ``status`` (open, escalated, decided, or all), oldest first."""
+        if status not in STATUSES:
+            raise BadInputError(
+                f"status {status!r}: use one of {', '.join(STATUSES)}", code="moderation.status"
+            )
         with db.session_scope(self._sessions) as session:
             query = select(ItemRow.id).order_by(ItemRow.created_at, ItemRow.id)
             if status != "all":

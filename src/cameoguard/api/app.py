@@ -289,7 +289,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.update(headers or {})
         if isinstance(error, ApiError) and error.retry_after is not None:
             response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
-        if status == 401:  # RFC 9110: a 401 names the scheme to authenticate with
+        if response.status_code == 401:  # RFC 9110: a 401 names the scheme to use
             response.headers["WWW-Authenticate"] = "Bearer"
         return response
 
@@ -313,11 +313,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         elif error.status_code == 405:
             # RFC 9110: Allow lists every method of the path; Starlette names only the first
             # route that matched it (GET /v1/cameos and POST /v1/cameos are two routes).
-            methods: set[str] = set()
-            for route in app.router.routes:
-                if route.matches(request.scope)[0] is not Match.NONE:
-                    methods |= getattr(route, "methods", None) or set()
-            headers["Allow"] = ", ".join(sorted(methods))
+            headers["Allow"] = ", ".join(
+                method
+                for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+                if any(
+                    route.matches({**request.scope, "method": method})[0] is Match.FULL
+                    for route in app.router.routes
+                )
+            )
             message = (
                 f"{request.method} is not allowed on {request.url.path}; it takes "
                 f"{headers['Allow']}"

@@ -17,10 +17,10 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from cameoguard.accounts import Account, Role
+from cameoguard.api import actions
 from cameoguard.api.deps import actor_of, errors, ok, receive, require
-from cameoguard.consent.models import CameoStatus
 from cameoguard.consent.registry import CameoRegistry
-from cameoguard.errors import BadInputError, NotFoundError
+from cameoguard.errors import BadInputError
 
 __all__ = ["router"]
 
@@ -59,22 +59,24 @@ LIVENESS_EXAMPLE: dict[str, Any] = {
     "passed": True,
     "frames_sampled": 24,
     "frames_with_one_face": 24,
-    "yaw_span_deg": 47.5,
-    "median_change": 6.09,
+    "yaw_span_deg": 58.8,
+    "median_change": 11.24,
     "loop_s": None,
 }
 VIDEO_CAMEO_EXAMPLE: dict[str, Any] = {
     **CAMEO_EXAMPLE,
-    "id": "c_5d0e37a2b1f4",
+    "id": "c_022285603414",
     "name": "News anchor",
     "sample_count": 6,
     "source": "video",
     "quality": {
-        "yaw_span_deg": 47.5,
-        "min_face_px": 178.3,
-        "min_sharpness": 112.4,
+        "yaw_span_deg": 47.0,
+        "min_face_px": 125.7,
+        "min_sharpness": 132.3,
         "liveness": LIVENESS_EXAMPLE,
     },
+    "created_at": "2026-12-02T14:49:35.140364+00:00",
+    "updated_at": "2026-12-02T14:49:35.140364+00:00",
     "liveness": LIVENESS_EXAMPLE,
 }
 NOT_YOURS = ("cameos.not_found", "no cameo 'c_000000000000' of yours")
@@ -103,68 +105,31 @@ def _registry(request: Request) -> CameoRegistry:
 
 def _owned(request: Request, cameo_id: str, account: Account) -> CameoRegistry:
     """The registry, once ``cameo_id`` is shown to be the caller's (else 404, as for none)."""
-    registry = _registry(request)
-    try:
-        cameo = registry.get(cameo_id)
-    except (NotFoundError, BadInputError):
-        cameo = None
-    if (
-        cameo is None
-        or cameo.status is CameoStatus.DELETED
-        or (cameo.owner != account.name and account.role is not Role.ADMIN)
-    ):
-        raise NotFoundError(f"no cameo {cameo_id!r} of yours", code="cameos.not_found")
-    return registry
+    return actions.owned(request.app.state, cameo_id, account)
 
 
 @router.post(
     "",
     status_code=201,
-    summary="Enroll from photos",
+    summary="Enroll from photos or a video",
     responses={
-        **ok({**CAMEO_EXAMPLE, "liveness": None}, status=201, description="The new cameo."),
-        **errors(
-            400,
-            403,
-            413,
-            415,
-            422,
-            e400=(
-                "enroll.too_few_samples",
-                "enrollment needs 3 to 20 photos, got 1; give photos of the face from slightly "
-                "different angles",
-            ),
-            e403=NOT_USER,
-        ),
-    },
-)
-def enroll(
-    request: Request,
-    account: Annotated[Account, Depends(OWNER)],
-    name: Annotated[
-        str, Form(max_length=128, description="the name shown for this cameo", examples=["Barack"])
-    ],
-    photos: Annotated[list[UploadFile], File(description="3 or more photos of one face")],
-) -> dict[str, Any]:
-    """Enroll the caller's likeness from 3 to 20 photos of one face, from slightly different
-    angles. A face that is already enrolled (by anyone) or protected is refused. For an
-    enrollment with a liveness check, send a video to `POST /v1/cameos/video`."""
-
-    limit = request.app.state.settings.max_upload_bytes
-    with contextlib.ExitStack() as stack:
-        paths = [stack.enter_context(receive(photo, limit))[0] for photo in photos]
-        result = _registry(request).enroll_photos(
-            account.name, name, paths, actor=actor_of(account)
-        )
-    return result.to_dict()
-
-
-@router.post(
-    "/video",
-    status_code=201,
-    summary="Enroll from a video",
-    responses={
-        **ok(VIDEO_CAMEO_EXAMPLE, status=201, description="The new cameo, with its liveness."),
+        201: {
+            "description": "The new cameo (with the liveness report when it came from a video).",
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "photos": {
+                            "summary": "from three photos",
+                            "value": {**CAMEO_EXAMPLE, "liveness": None},
+                        },
+                        "video": {
+                            "summary": "from a head-turn video, liveness passed",
+                            "value": VIDEO_CAMEO_EXAMPLE,
+                        },
+                    }
+                }
+            },
+        },
         **errors(
             400,
             403,
@@ -179,26 +144,45 @@ def enroll(
         ),
     },
 )
-def enroll_video(
+def enroll(
     request: Request,
     account: Annotated[Account, Depends(OWNER)],
     name: Annotated[
-        str,
-        Form(max_length=128, description="the name shown for this cameo", examples=["News anchor"]),
+        str, Form(max_length=128, description="the name shown for this cameo", examples=["Barack"])
     ],
+    photos: Annotated[
+        list[UploadFile] | None, File(description="3 to 20 photos of one face (or a video)")
+    ] = None,
     video: Annotated[
-        UploadFile,
-        File(description="a 2 to 30 s video of one face turning slowly left and right"),
-    ],
+        UploadFile | None,
+        File(
+            description="instead of photos: a 2 to 30 s video of one face turning slowly "
+            "left and right"
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    """Enroll the caller's likeness from a short video, with a liveness check: one face in
-    at least 80 % of the sampled frames, the head turning through 40 degrees or more, and
-    no still picture or replayed loop (as `cameoguard cameo enroll --video`). The answer
-    has the liveness report; a refusal says which check failed."""
+    """Enroll the caller's likeness from 3 to 20 photos of one face (from slightly different
+    angles), or from a short `video` with a liveness check, as `cameoguard cameo enroll
+    --video` does: one face in at least 80 % of the sampled frames, the head turning through
+    40 degrees or more, no still picture and no replayed loop; the answer then carries the
+    liveness report, and a refusal says which check failed. A face that is already enrolled
+    (by anyone) or protected is refused."""
 
+    if bool(photos) == (video is not None):
+        raise BadInputError(
+            "send either photos (3 to 20, field 'photos') or one video (field 'video'), not "
+            "both and not neither",
+            code="enroll.photos_or_video",
+        )
     limit = request.app.state.settings.max_upload_bytes
-    with receive(video, limit) as (path, _):
-        result = _registry(request).enroll_video(account.name, name, path, actor=actor_of(account))
+    registry, actor = _registry(request), actor_of(account)
+    with contextlib.ExitStack() as stack:
+        if video is not None:
+            path = stack.enter_context(receive(video, limit))[0]
+            result = registry.enroll_video(account.name, name, path, actor=actor)
+        else:
+            paths = [stack.enter_context(receive(photo, limit))[0] for photo in photos or ()]
+            result = registry.enroll_photos(account.name, name, paths, actor=actor)
     return result.to_dict()
 
 
@@ -316,16 +300,7 @@ def revoke(
     """Revoke consent now: every later authorization (generation, remix, publication) is
     refused; lists the generations that used the cameo and sends each to moderation."""
 
-    registry = _owned(request, cameo_id, account)
-    result = registry.revoke(cameo_id, actor=actor_of(account), reason=body.reason)
-    resolver = request.app.state.verifier.resolver
-    entries = [] if resolver is None else [resolver.ledger.get(g) for g in result.generations]
-    queued = request.app.state.moderation.enqueue_generations(
-        cameo_id, [e for e in entries if e is not None], actor=account.name
-    )
-    out = result.to_dict()
-    out["moderation"] = [{"item_id": i.id, "generation_id": i.generation_id} for i in queued]
-    return out
+    return actions.revoke_cameo(request.app.state, cameo_id, account, body.reason)
 
 
 @router.delete(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import tempfile
 import threading
 import time
@@ -136,7 +137,8 @@ def receive(file: UploadFile, limit: int) -> Iterator[tuple[Path, int]]:
     with tempfile.TemporaryDirectory(prefix="cg-upload-") as scratch:
         os.chmod(scratch, 0o700)
         suffix = Path(file.filename or "").suffix.lower()[:8]
-        path = Path(scratch) / f"upload{suffix if suffix.isascii() else ''}"
+        # a name no message would say otherwise, so named() can replace it
+        path = Path(scratch) / f"upload-{secrets.token_hex(6)}{suffix if suffix.isascii() else ''}"
         size = 0
         with path.open("wb") as out:
             while chunk := file.file.read(CHUNK):
@@ -159,11 +161,12 @@ def receive(file: UploadFile, limit: int) -> Iterator[tuple[Path, int]]:
 @contextlib.contextmanager
 def named(path: Path, name: str) -> Iterator[None]:
     """Errors raised inside name ``name`` where they said ``path`` (a server-side temporary
-    file), so no answer shows the server's paths."""
+    file) or its file name, so no answer shows the server's paths. ``path``'s name must be
+    one that no message says for another reason (a random one)."""
     try:
         yield
     except CameoguardError as error:
-        error.message = error.message.replace(str(path), name)
+        error.message = error.message.replace(str(path), name).replace(path.name, name)
         error.args = (error.message,)
         raise
 

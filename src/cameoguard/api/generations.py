@@ -17,6 +17,7 @@ long-video verify jobs).
 from __future__ import annotations
 
 import contextlib
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +27,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from cameoguard.accounts import Account, Role
+from cameoguard.api import actions
 from cameoguard.api.deps import actor_of, errors, named, ok, receive, require
 from cameoguard.errors import BadInputError, ConfigurationError
 
@@ -48,7 +50,6 @@ GENERATION_EXAMPLE: dict[str, Any] = {
     "parent_id": None,
     "cameo_ids": ["c_fb0df0662bf6"],
     "consent_grant_ids": ["gr_132b7bfa82aab62892983d07"],
-    "path": "/var/lib/cameoguard/generations/g_84bf6f0e0662.png",
     "sha256": "35f5fa87a0711d7fb41b40844df237e5ef01cae1b32662c2023b524bc2d702c2",
     "details": {
         "backend": {
@@ -100,21 +101,20 @@ MADE_EXAMPLE: dict[str, Any] = {
 }
 REMIX_EXAMPLE: dict[str, Any] = {
     **MADE_EXAMPLE,
-    "id": "g_9f1c2e7a4b30",
+    "id": "g_952b68254c23",
     "prompt": "the same portrait, warmer light",
     "parent_id": "g_84bf6f0e0662",
-    "consent_grant_ids": ["gr_5e0b9d31c8a24f7d16e2a9b0"],
-    "path": "/var/lib/cameoguard/generations/g_9f1c2e7a4b30.png",
-    "sha256": "0b6f3c1d9e8a7f25c4d3b2a1908f7e6d5c4b3a2918f7e6d5c4b3a29180f7e6d5",
+    "consent_grant_ids": ["gr_c75870498dced31001fe2e5f"],
+    "sha256": "b0fbfc411f1236ed2903749dfe42a72e4e876d720b90345ec909a39ca9a16ac9",
     "details": {**GENERATION_EXAMPLE["details"], "remix_of": "g_84bf6f0e0662"},
-    "created_at": "2026-12-02T14:31:02.418532+00:00",
+    "created_at": "2026-12-02T14:49:20.178318+00:00",
 }
 NOT_USER = ("auth.forbidden", "role platform may not do this; it needs user")
 NOT_SEEN = ("generation.not_found", "no generation g_000000000001 that acct-user may see")
 REVOKED = (
-    "consent.denied",
-    "cameo c_fb0df0662bf6 does not consent: the cameo was revoked on 2026-12-02; nothing was "
-    "generated",
+    "consent.revoked",
+    "consent refused, nothing was generated: the owner of cameo c_fb0df0662bf6 revoked consent "
+    "on 2026-12-02",
 )
 UNAVAILABLE = (
     "service.generation_unavailable",
@@ -128,14 +128,15 @@ class Deletion(BaseModel):
     reason: str | None = Field(default=None, max_length=500, examples=["not for sharing"])
 
 
+def _public(generation: Any) -> dict[str, Any]:
+    """A generation as the API shows it: without the server's file path (download it)."""
+    out: dict[str, Any] = generation.to_dict()
+    out.pop("path", None)
+    return out
+
+
 def _pipeline(request: Request) -> Any:
-    pipeline = request.app.state.pipeline
-    if pipeline is None:
-        raise ConfigurationError(
-            f"generation is not available on this deployment: {request.app.state.pipeline_problem}",
-            code="service.generation_unavailable",
-        )
-    return pipeline
+    return actions.pipeline_of(request.app.state)
 
 
 def _backend(pipeline: Any, name: str) -> Any:
@@ -150,7 +151,7 @@ def _backend(pipeline: Any, name: str) -> Any:
 
 
 def _made(result: Any) -> dict[str, Any]:
-    out: dict[str, Any] = result.generation.to_dict()
+    out = _public(result.generation)
     out["timings"] = result.timings
     out["watermark_tracks"] = list(result.watermark_tracks)
     out["watermark_skipped"] = list(result.watermark_skipped)
@@ -166,7 +167,6 @@ def _made(result: Any) -> dict[str, Any]:
         **errors(
             400,
             403,
-            404,
             413,
             415,
             422,
@@ -176,10 +176,6 @@ def _made(result: Any) -> dict[str, Any]:
                 "cameo_composite renders into a target: upload one as 'target'",
             ),
             e403=REVOKED,
-            e404=(
-                "consent.unknown_cameo",
-                "no cameo with id 'c_000000000000'; `cameoguard cameo list` shows the ids",
-            ),
             e503=UNAVAILABLE,
         ),
     },
@@ -262,16 +258,18 @@ def remix(
     from cameoguard.generator_adapter.pipeline import GenerationRequest
 
     pipeline = _pipeline(request)
+    renders_cameos = _backend(pipeline, backend).needs_cameo
     actor = actor_of(account)
     parent = pipeline.library.get(generation_id, actor)
     cameos = tuple(cameo or ())
-    if not cameos and _backend(pipeline, backend).needs_cameo:
+    if not cameos and renders_cameos:
         cameos = parent.cameo_ids
     limit = request.app.state.settings.max_upload_bytes
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cg-remix-")))
         suffix = "" if parent.path is None else parent.path.suffix
-        parent_path = pipeline.library.export(parent.id, actor, scratch / f"parent{suffix}")
+        kept = scratch / f"parent-{secrets.token_hex(6)}{suffix}"  # a name for named()
+        parent_path = pipeline.library.export(parent.id, actor, kept)
         stack.enter_context(named(parent_path, parent.id))
         target_path = None if target is None else stack.enter_context(receive(target, limit))[0]
         result = pipeline.generate(
@@ -295,7 +293,7 @@ def visible(request: Request, account: Annotated[Account, Depends(USER)]) -> dic
     newest first (up to 200)."""
 
     library = _pipeline(request).library
-    return {"generations": [g.to_dict() for g in library.visible(actor_of(account))]}
+    return {"generations": [_public(g) for g in library.visible(actor_of(account))]}
 
 
 @router.get(
@@ -313,7 +311,7 @@ def one(
     was published; any other id answers 404."""
 
     generation = _pipeline(request).library.get(generation_id, actor_of(account))
-    out: dict[str, Any] = generation.to_dict()
+    out = _public(generation)
     return out
 
 
@@ -388,7 +386,7 @@ def publish(
     standing = [
         g for g in draft.consent_grant_ids if pipeline.registry.grant_status(g).state == "active"
     ]
-    out: dict[str, Any] = pipeline.library.publish(generation_id, actor, standing).to_dict()
+    out = _public(pipeline.library.publish(generation_id, actor, standing))
     return out
 
 
@@ -401,7 +399,6 @@ def publish(
                 **GENERATION_EXAMPLE,
                 "status": "deleted",
                 "prompt": None,
-                "path": None,
                 "published_at": "2026-12-02T14:30:10.617626+00:00",
                 "deleted_at": "2026-12-02T14:30:10.659108+00:00",
                 "deleted_by": "acct-user",
@@ -424,7 +421,7 @@ def delete(
     is erased and the prompt forgotten; the ledger keeps that it existed."""
 
     library = _pipeline(request).library
-    out: dict[str, Any] = library.delete(generation_id, actor_of(account), reason).to_dict()
+    out = _public(library.delete(generation_id, actor_of(account), reason))
     return out
 
 
@@ -447,14 +444,5 @@ def flag(
     """Send a generation the caller may see (one with the caller's cameo) to moderation with
     a reason; while that item is open, flagging again answers the same item."""
 
-    generation = _pipeline(request).library.get(generation_id, actor_of(account))
-    item = request.app.state.moderation.add(
-        "owner_flag",
-        body.reason,
-        source="owner_flag",
-        key=f"{generation.id}:flag:{account.name}",
-        actor=account.name,
-        sha256=generation.sha256,
-        generation_id=generation.id,
-    )
+    item = actions.flag_generation(request.app.state, generation_id, account, body.reason)
     return {"item_id": item.id, "status": item.status}

@@ -6,13 +6,14 @@ Moderators (and admins) only. Items come from verify reports (rules in
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from cameoguard.accounts import Account, Role
+from cameoguard.api import actions
 from cameoguard.api.deps import errors, ok, require
 from cameoguard.moderation import ModerationQueue
 
@@ -68,7 +69,7 @@ def queue(
     request: Request,
     account: Annotated[Account, Depends(MODERATOR)],
     status: Annotated[
-        str,
+        Literal["open", "escalated", "decided", "all"],
         Query(description="open, escalated, decided or all", examples=["open"]),
     ] = "open",
 ) -> dict[str, Any]:
@@ -129,11 +130,7 @@ def decide(
 ) -> dict[str, Any]:
     """Keep, label as AI, remove (also takes the generation down in the ledger, so verify and
     resolution report it as taken down) or escalate; every decision needs a reason."""
-    moderation = _queue(request)
-    decided = moderation.decide(item_id, body.decision, body.reason, actor=account.name)
-    resolver = request.app.state.verifier.resolver
-    if body.decision == "remove" and decided.generation_id and resolver is not None:
-        resolver.ledger.take_down(decided.generation_id, f"moderation {item_id}: {body.reason}")
+    decided = actions.decide(request.app.state, item_id, body.decision, body.reason, account)
     out: dict[str, Any] = decided.to_dict()
     return out
 
