@@ -170,9 +170,17 @@ def run(workers: int, args: argparse.Namespace, jpeg: bytes, clip: bytes) -> dic
                 time.sleep(0.5)
         _load(base, key, jpeg, 5.0, args.concurrency)  # warm every worker's models
         warm_mb = _rss_mb(server.pid)
-        soak: dict[str, Any] = {}
-        if args.soak_minutes:
-            soak = _load(base, key, jpeg, 60 * args.soak_minutes, args.concurrency)
+        soak: dict[str, Any] = {"requests": 0, "errors": 0}
+        curve: list[float] = []  # RSS after each soaked minute: a plateau or a leak
+        minute = 0
+        while minute < args.soak_minutes:
+            part = _load(
+                base, key, jpeg, 60 * min(1.0, args.soak_minutes - minute), args.concurrency
+            )
+            soak["requests"] += part["requests"]
+            soak["errors"] += part["errors"]
+            curve.append(round(_rss_mb(server.pid)))
+            minute += 1
         image = _load(base, key, jpeg, args.seconds, args.concurrency)
         clip_s = []
         with httpx.Client(
@@ -192,6 +200,7 @@ def run(workers: int, args: argparse.Namespace, jpeg: bytes, clip: bytes) -> dic
             "soak_minutes": args.soak_minutes,
             "soak_requests": soak.get("requests", 0),
             "soak_errors": soak.get("errors", 0),
+            "soak_rss_mb_by_minute": curve,
         }
     finally:
         server.terminate()
@@ -225,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"| {r['workers']} | {r['soak_minutes']:g} | {r['soak_requests']} | "
                 f"{r['soak_errors']} | {r['rss_warm_mb']:.0f} | {r['rss_mb']:.0f} |"
+            )
+        for r in rows:
+            print(
+                f"RSS MiB after each soaked minute, {r['workers']} worker(s): "
+                f"{r['soak_rss_mb_by_minute']}"
             )
     if args.json:
         args.json.write_text(json.dumps({"machine": machine_info(), "rows": rows}, indent=2))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import socket
 import subprocess
@@ -248,6 +249,30 @@ def _wait_healthy(base: str, server: subprocess.Popen[bytes], seconds: float) ->
         time.sleep(0.3)
 
 
+CLI = [sys.executable, "-m", "cameoguard.cli.main"]
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment for ``cameoguard`` subprocesses over the test's data (and database)."""
+    env = {**os.environ, "CAMEOGUARD_DATA_DIR": str(settings.data_dir)}
+    if settings.database_url:  # the same tests on PostgreSQL (tests/api/test_postgres.py)
+        env["CAMEOGUARD_DATABASE_URL"] = settings.database_url
+    return env
+
+
+def create_account(env: dict[str, str], name: str, role: str) -> str:
+    """``cameoguard accounts create NAME --role ROLE --json`` as a real process: the key."""
+    made = subprocess.run(
+        [*CLI, "accounts", "create", name, "--role", role, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    key: str = json.loads(made.stdout)["key"]
+    return key
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -256,16 +281,9 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_serve_runs_a_real_server(settings: Settings, tmp_path: Path) -> None:
-    env = {**os.environ, "CAMEOGUARD_DATA_DIR": str(settings.data_dir)}
-    cli = [sys.executable, "-m", "cameoguard.cli.main"]
-    made = subprocess.run(
-        [*cli, "accounts", "create", "plat", "--role", "platform", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    key = __import__("json").loads(made.stdout)["key"]
+    env = cli_env(settings)
+    key = create_account(env, "plat", "platform")
+    cli = CLI
     port = _free_port()
     server = subprocess.Popen(
         [*cli, "serve", "--port", str(port)],
@@ -892,24 +910,13 @@ def test_a_revocation_is_seen_by_every_worker(
 ) -> None:
     """Two uvicorn worker processes over one database: after a revoke answered by one, every
     following request, whichever worker takes it, sees the cameo revoked (nothing cached)."""
-    import json
 
     from cameoguard.consent.registry import CameoRegistry
     from tests.generator_adapter.conftest import enroll_astronaut
 
-    data_dir = settings.data_dir
-    env = {**os.environ, "CAMEOGUARD_DATA_DIR": str(data_dir)}
-    if settings.database_url:  # the same test on PostgreSQL (tests/api/test_postgres.py)
-        env["CAMEOGUARD_DATABASE_URL"] = settings.database_url
-    cli = [sys.executable, "-m", "cameoguard.cli.main"]
-    made = subprocess.run(
-        [*cli, "accounts", "create", "owner", "--role", "user", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    key = json.loads(made.stdout)["key"]
+    env = cli_env(settings)
+    key = create_account(env, "owner", "user")
+    cli = CLI
     engine = db.engine_from_settings(settings)
     registry = CameoRegistry(engine, embedder, detector=detector, limits=LIMITS)  # type: ignore[arg-type]
     cameo = enroll_astronaut(registry, owner="owner")

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,7 +15,7 @@ import pytest
 from cameoguard.logs import JsonFormatter
 from cameoguard.media import save_image
 from cameoguard.settings import Settings
-from tests.api.test_app import _auth, _free_port, _wait_healthy
+from tests.api.test_app import CLI, _auth, _free_port, _wait_healthy, cli_env, create_account
 from tests.consent.conftest import astronaut
 
 FLOATS = re.compile(r"(-?\d+\.\d+\s*,\s*){15,}")  # anything shaped like an embedding
@@ -38,16 +36,9 @@ def test_the_formatter_writes_one_json_object_with_fields() -> None:
 def test_serve_logs_json_lines_without_biometrics_or_keys(
     settings: Settings, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "CAMEOGUARD_DATA_DIR": str(settings.data_dir)}
-    cli = [sys.executable, "-m", "cameoguard.cli.main"]
-    made = subprocess.run(
-        [*cli, "accounts", "create", "plat", "--role", "platform", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    key = json.loads(made.stdout)["key"]
+    env = cli_env(settings)
+    key = create_account(env, "plat", "platform")
+    cli = CLI
     photo = save_image(astronaut(), tmp_path / "portrait.jpg")
     port = _free_port()
     log = tmp_path / "server.log"

@@ -9,6 +9,7 @@ screenshots under ``test-artifacts/browser/`` (``CAMEOGUARD_TEST_ARTIFACTS`` mov
 from __future__ import annotations
 
 import base64
+import itertools
 import os
 import shutil
 from collections.abc import Iterator
@@ -19,11 +20,12 @@ import httpx
 import numpy as np
 import pytest
 
-from cameoguard.media import save_image, write_video
+from cameoguard.media import iter_frames, save_image, write_video
 from cameoguard.provenance.keys import DevCAPaths
 from cameoguard.settings import Settings
 from tests.api.test_app import _auth, running
 from tests.consent.conftest import astronaut
+from tests.generator_adapter.conftest import LIMITS
 
 CHROMIUM = os.environ.get("CAMEOGUARD_TEST_CHROMIUM") or shutil.which("chromium") or ""
 ARTIFACTS = Path(
@@ -300,9 +302,10 @@ def test_the_detector_timeline_is_drawn_for_a_video(
 
 
 @pytest.mark.shared_data
-def test_an_owner_enrolls_from_photos_on_the_page(
-    shared_data: Path, settings: Settings, page: Any
+def test_an_owner_enrolls_from_photos_or_a_video_on_the_page(
+    shared_data: Path, settings: Settings, page: Any, tmp_path: Path
 ) -> None:
+    interview = shared_data / "real_fake/videos/ffpp/original/004.mp4"
     obama = shared_data / "faces/face_recognition/obama"
     photos = [str(obama / n) for n in ("obama2.jpg", "obama3.jpg", "obama1_knn_test.jpg")]
     with running(settings) as (client, keys):
@@ -326,3 +329,39 @@ def test_an_owner_enrolls_from_photos_on_the_page(
         page.click("#delete button")
         assert "face data is erased" in page.locator(".flash").inner_text()
         assert client.get("/v1/cameos", headers=_auth(keys["user"])).json()["cameos"] == []
+        # from a video instead: a real interview's first 9 s (one face turning), liveness checked
+        live = write_video(
+            tmp_path / "live.mp4",
+            (f.rgb for f in itertools.islice(iter_frames(interview, LIMITS), 225)),
+            fps=25,
+        )
+        page.fill("#enroll-form input[name=name]", "Anchor")
+        page.set_input_files("#enroll-form input[name=video]", str(live))
+        page.click("#enroll-form button")
+        assert "enrolled Anchor" in page.locator(".flash").inner_text()
+        assert "from video" in page.locator("[data-testid=cameo-status]").inner_text()
+        shoot(page, "enroll-video-done")
+
+
+def test_a_long_video_becomes_a_job_page_that_refreshes_into_the_report(
+    settings: Settings, page: Any, sample_media: dict[str, Path]
+) -> None:
+    quick = settings.model_copy(update={"api_sync_video_seconds": 1.0})
+    with running(quick) as (client, keys):
+        base = f"http://127.0.0.1:{client.base_url.port}"
+        sign_in(page, base, keys["platform"])
+        page.set_input_files("input[name=file]", str(sample_media["mp4"]))
+        page.click("#verify-button")
+        page.wait_for_url(f"{base}/jobs/*")
+        job_id = page.url.rsplit("/", 1)[-1]
+        verdict = page.locator("[data-testid=verdict]")
+        if not verdict.count():  # still queued or running: the page says so and refreshes
+            status = page.locator("[data-testid=job-status]").inner_text()
+            assert job_id in status and ("queued" in status or "running" in status)
+            shoot(page, "job-waiting")
+        verdict.wait_for(timeout=120_000)
+        assert "sample.mp4" in page.content()
+        assert page.url.endswith(f"/jobs/{job_id}")
+        shoot(page, "job-done")
+        other = httpx.get(f"{base}/jobs/{job_id}", cookies={"cg_key": keys["user"]})
+        assert other.status_code == 404  # another account's job does not exist for it

@@ -9,17 +9,20 @@ by :func:`cameoguard.api.app.create_app`).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+from fastapi import UploadFile
+
 from cameoguard.accounts import Account, Role
-from cameoguard.api.deps import actor_of
+from cameoguard.api.deps import actor_of, receive
 from cameoguard.consent.models import CameoStatus
 from cameoguard.consent.registry import CameoRegistry
-from cameoguard.consent.values import Actor
+from cameoguard.consent.values import Actor, EnrollResult
 from cameoguard.errors import BadInputError, ConfigurationError, NotFoundError
 from cameoguard.moderation import ModerationItem
 
-__all__ = ["decide", "flag_generation", "owned", "pipeline_of", "revoke_cameo"]
+__all__ = ["decide", "enroll", "flag_generation", "owned", "pipeline_of", "revoke_cameo"]
 
 
 def owned(state: Any, cameo_id: str, account: Account) -> CameoRegistry:
@@ -36,6 +39,28 @@ def owned(state: Any, cameo_id: str, account: Account) -> CameoRegistry:
     ):
         raise NotFoundError(f"no cameo {cameo_id!r} of yours", code="cameos.not_found")
     return registry
+
+
+def enroll(
+    state: Any, account: Account, name: str, photos: list[UploadFile], video: UploadFile | None
+) -> EnrollResult:
+    """Enroll the account's likeness from 3+ photos or one video (liveness checked); the
+    uploads live in private temporary files until the embeddings are made."""
+    if bool(photos) == (video is not None):
+        raise BadInputError(
+            "send either photos (3 to 20, field 'photos') or one video (field 'video'), not "
+            "both and not neither",
+            code="enroll.photos_or_video",
+        )
+    limit = state.settings.max_upload_bytes
+    registry: CameoRegistry = state.verifier.registry
+    actor = actor_of(account)
+    with contextlib.ExitStack() as stack:
+        if video is not None:
+            path = stack.enter_context(receive(video, limit))[0]
+            return registry.enroll_video(account.name, name, path, actor=actor)
+        paths = [stack.enter_context(receive(photo, limit))[0] for photo in photos]
+        return registry.enroll_photos(account.name, name, paths, actor=actor)
 
 
 def pipeline_of(state: Any) -> Any:

@@ -10,7 +10,6 @@ embedded, and deleted with it; nothing biometric is logged or returned.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -18,9 +17,8 @@ from pydantic import BaseModel, Field
 
 from cameoguard.accounts import Account, Role
 from cameoguard.api import actions
-from cameoguard.api.deps import actor_of, errors, ok, receive, require
+from cameoguard.api.deps import actor_of, errors, ok, require
 from cameoguard.consent.registry import CameoRegistry
-from cameoguard.errors import BadInputError
 
 __all__ = ["router"]
 
@@ -168,22 +166,9 @@ def enroll(
     liveness report, and a refusal says which check failed. A face that is already enrolled
     (by anyone) or protected is refused."""
 
-    if bool(photos) == (video is not None):
-        raise BadInputError(
-            "send either photos (3 to 20, field 'photos') or one video (field 'video'), not "
-            "both and not neither",
-            code="enroll.photos_or_video",
-        )
-    limit = request.app.state.settings.max_upload_bytes
-    registry, actor = _registry(request), actor_of(account)
-    with contextlib.ExitStack() as stack:
-        if video is not None:
-            path = stack.enter_context(receive(video, limit))[0]
-            result = registry.enroll_video(account.name, name, path, actor=actor)
-        else:
-            paths = [stack.enter_context(receive(photo, limit))[0] for photo in photos or ()]
-            result = registry.enroll_photos(account.name, name, paths, actor=actor)
-    return result.to_dict()
+    result = actions.enroll(request.app.state, account, name, photos or [], video)
+    out: dict[str, Any] = result.to_dict()
+    return out
 
 
 @router.get(

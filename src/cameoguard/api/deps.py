@@ -33,6 +33,7 @@ __all__ = [
     "ErrorEnvelope",
     "RateLimiter",
     "actor_of",
+    "admit",
     "errors",
     "named",
     "ok",
@@ -106,26 +107,30 @@ def require(*roles: Role) -> Callable[..., Awaitable[Account]]:
         account = store.authenticate(key)
         if account is None:
             raise ApiError(401, "this API key is unknown or disabled", code="auth.invalid")
-        limiter: RateLimiter = request.app.state.limiter
-        wait = limiter.take(account.name)
-        if wait > 0:
-            raise ApiError(
-                429,
-                f"too many requests for this key; retry in {wait:.0f} s",
-                code="rate.limited",
-                retry_after=wait,
-            )
-        if roles and account.role not in roles and account.role is not Role.ADMIN:
-            raise ApiError(
-                403,
-                f"role {account.role} may not do this; it needs "
-                f"{' or '.join(r.value for r in roles)}",
-                code="auth.forbidden",
-            )
+        admit(request, account, roles)
         request.state.account = account  # for the access log (its name only)
         return account
 
     return check
+
+
+def admit(request: Request, account: Account, roles: tuple[Role, ...]) -> None:
+    """The account's rate limit (429) and role (403; admins may do everything)."""
+    limiter: RateLimiter = request.app.state.limiter
+    wait = limiter.take(account.name)
+    if wait > 0:
+        raise ApiError(
+            429,
+            f"too many requests for this key; retry in {wait:.0f} s",
+            code="rate.limited",
+            retry_after=wait,
+        )
+    if roles and account.role not in roles and account.role is not Role.ADMIN:
+        raise ApiError(
+            403,
+            f"role {account.role} may not do this; it needs {' or '.join(r.value for r in roles)}",
+            code="auth.forbidden",
+        )
 
 
 ANY_ROLE = require()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -30,10 +31,10 @@ from fastapi.templating import Jinja2Templates
 
 from cameoguard.accounts import Account, AccountStore, Role
 from cameoguard.api import actions
-from cameoguard.api.deps import ApiError, actor_of, receive
+from cameoguard.api.deps import ApiError, actor_of, admit, receive
 from cameoguard.api.flows import submit_job, verify_upload
 from cameoguard.consent.policy import normalise_restriction
-from cameoguard.errors import BadInputError, CameoguardError, NotFoundError
+from cameoguard.errors import CameoguardError, NotFoundError
 from cameoguard.media import probe
 from cameoguard.media.types import MediaKind
 from cameoguard.moderation import DECISIONS
@@ -97,18 +98,7 @@ def _account(request: Request, *roles: Role) -> Account:
         origin = request.headers.get("origin")
         if origin and urlsplit(origin).netloc != request.url.netloc:
             raise ApiError(403, "a form from another site was refused", code="auth.cross_site")
-    wait = request.app.state.limiter.take(account.name)
-    if wait > 0:
-        raise ApiError(
-            429, f"too many requests; retry in {wait:.0f} s", code="rate.limited", retry_after=wait
-        )
-    if roles and account.role not in roles and account.role is not Role.ADMIN:
-        raise ApiError(
-            403,
-            f"this page is for {' or '.join(r.value for r in roles)} accounts; "
-            f"yours is {account.role.value}",
-            code="auth.forbidden",
-        )
+    admit(request, account, roles)
     request.state.page_account = account
     return account
 
@@ -286,22 +276,9 @@ def enroll(
     video: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     account = _account(request, Role.USER)
-    state = request.app.state
-    registry = state.verifier.registry
-    limit = state.settings.max_upload_bytes
-    chosen = [p for p in photos or [] if p.filename]
-    with contextlib.ExitStack() as stack:
-        if video is not None and video.filename:
-            path = stack.enter_context(receive(video, limit))[0]
-            result = registry.enroll_video(account.name, name, path, actor=actor_of(account))
-        elif chosen:
-            paths = [stack.enter_context(receive(p, limit))[0] for p in chosen]
-            result = registry.enroll_photos(account.name, name, paths, actor=actor_of(account))
-        else:
-            raise BadInputError(
-                "choose 3 or more photos of your face, or a short video turning your head",
-                code="enroll.no_media",
-            )
+    chosen = [p for p in photos or [] if p.filename]  # a form sends empty parts for no file
+    movie = video if video is not None and video.filename else None
+    result = actions.enroll(request.app.state, account, name, chosen, movie)
     return _back(f"/cameos/{result.cameo.id}", f"enrolled {result.cameo.name}")
 
 
@@ -329,6 +306,11 @@ def cameo_page(request: Request, cameo_id: str, done: str | None = None) -> Resp
 TIERS = ("only_me", "approved", "everyone")
 
 
+def _changes(before: Sequence[str], wanted: Sequence[str]) -> tuple[list[str], list[str]]:
+    """What a form's whole new list adds to ``before`` and what it drops from it."""
+    return sorted(set(wanted) - set(before)), sorted(set(before) - set(wanted))
+
+
 def _lines(text: str) -> list[str]:
     return [p.strip() for p in text.replace(",", "\n").splitlines() if p.strip()]
 
@@ -342,14 +324,9 @@ def permit(
 ) -> Response:
     account = _account(request, Role.USER)
     registry = actions.owned(request.app.state, cameo_id, account)
-    before = set(registry.get(cameo_id).approved)
-    wanted = set(_lines(approved))
+    added, removed = _changes(registry.get(cameo_id).approved, _lines(approved))
     registry.set_permissions(
-        cameo_id,
-        tier=tier,
-        approve=sorted(wanted - before),
-        unapprove=sorted(before - wanted),
-        actor=actor_of(account),
+        cameo_id, tier=tier, approve=added, unapprove=removed, actor=actor_of(account)
     )
     return _back(f"/cameos/{cameo_id}", "permissions saved")
 
@@ -360,14 +337,9 @@ def restrict(
 ) -> Response:
     account = _account(request, Role.USER)
     registry = actions.owned(request.app.state, cameo_id, account)
-    before = set(registry.get(cameo_id).restrictions)
-    wanted = {normalise_restriction(t) for t in _lines(forbid)}
-    registry.restrict(
-        cameo_id,
-        forbid=sorted(wanted - before),
-        allow=sorted(before - wanted),
-        actor=actor_of(account),
-    )
+    wanted = [normalise_restriction(t) for t in _lines(forbid)]
+    added, removed = _changes(registry.get(cameo_id).restrictions, wanted)
+    registry.restrict(cameo_id, forbid=added, allow=removed, actor=actor_of(account))
     return _back(f"/cameos/{cameo_id}", "restrictions saved")
 
 
