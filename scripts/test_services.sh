@@ -33,10 +33,10 @@ cg_install_system_packages() {
     cg_note "installing Debian packages: ${missing[*]}"
     local log
     log="$(mktemp)"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
         "${missing[@]}" >"$log" 2>&1; then
         DEBIAN_FRONTEND=noninteractive apt-get update -q >>"$log" 2>&1 || true
-        if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
             "${missing[@]}" >>"$log" 2>&1; then
             tail -n 20 "$log" >&2
             cg_note "could not install ${missing[*]}; their tests will skip"

@@ -13,6 +13,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -940,3 +941,71 @@ def test_a_revocation_is_seen_by_every_worker(
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+def _bad_files(sample_media: dict[str, Path], tmp_path: Path) -> dict[str, tuple[bytes, str]]:
+    jpeg = save_image(np.full((300, 300, 3), 90, np.uint8), tmp_path / "x.jpg").read_bytes()
+    return {
+        "empty.jpg": (b"", "image/jpeg"),
+        "notes.txt": (b"hello, not media", "text/plain"),
+        "big.jpg": (b"\0" * 2_000_001, "image/jpeg"),
+        "bomb.png": (_bomb(), "image/png"),
+        "cut.jpg": (jpeg[:400], "image/jpeg"),
+        "long.mp4": (_two_hours(sample_media["mp4"].read_bytes()), "video/mp4"),
+    }
+
+
+#: what every upload endpoint answers for each bad file: (status, error code or None for any)
+BAD_ANSWERS = {
+    "empty.jpg": (400, "upload.empty"),
+    "notes.txt": (415, None),
+    "big.jpg": (413, "upload.too_large"),
+    "bomb.png": (413, None),
+    "cut.jpg": (400, None),
+    "long.mp4": (413, None),
+}
+
+
+def test_every_upload_endpoint_refuses_bad_files_with_the_same_answers(
+    settings: Settings,
+    embedder: object,
+    detector: object,
+    sample_media: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    """verify, byContent, enrollment (photos, video), generation and remix targets: the same
+    status and code for an empty file, text, an oversize file, a decompression bomb, a cut
+    JPEG and a 2-hour video header, and never the server's temporary path."""
+    from tests.generator_adapter.conftest import enroll_astronaut_in
+
+    cameo = enroll_astronaut_in(settings, embedder, detector, owner="acct-user")  # type: ignore[arg-type]
+    bad = _bad_files(sample_media, tmp_path)
+    with running(settings) as (client, keys):
+        user, platform = _auth(keys["user"]), _auth(keys["platform"])
+        target = save_image(np.ascontiguousarray(astronaut()[:, ::-1]), tmp_path / "t.png")
+        made = client.post(
+            "/v1/generations",
+            headers=user,
+            data={"prompt": "a portrait", "cameo": [cameo.id]},
+            files={"target": ("t.png", target.read_bytes(), "image/png")},
+        )
+        assert made.status_code == 201, made.text
+        gen = made.json()["id"]
+        endpoints: list[tuple[str, dict[str, str], dict[str, Any], str, int]] = [
+            ("/v1/verify", platform, {}, "file", 1),
+            ("/v1/matches/byContent", platform, {}, "file", 1),
+            ("/v1/cameos", user, {"name": "x"}, "photos", 3),
+            ("/v1/cameos", user, {"name": "x"}, "video", 1),
+            ("/v1/generations", user, {"prompt": "p", "cameo": [cameo.id]}, "target", 1),
+            (f"/v1/generations/{gen}/remix", user, {"prompt": "p"}, "target", 1),
+        ]
+        for path, auth, data, field, copies in endpoints:
+            for name, (content, mime) in bad.items():
+                files = [(field, (name, content, mime))] * copies
+                answer = client.post(path, headers=auth, data=data, files=files)
+                status, code = BAD_ANSWERS[name]
+                where = (path, field, name, answer.text[:300])
+                assert answer.status_code == status, where
+                error = answer.json()["error"]
+                assert code is None or error["code"] == code, where
+                assert "cg-upload" not in error["message"] and "/tmp/" not in error["message"]
