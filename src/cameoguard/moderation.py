@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from sqlalchemy import JSON, CheckConstraint, Engine, ForeignKey, Integer, String, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -336,8 +337,6 @@ class Thumbnails:
         except CameoguardError as error:  # the report is still kept; the page says why
             log.info("no thumbnail for moderation item %s: %s", item_id, error.code)
             return
-        from PIL import Image
-
         picture = Image.fromarray(rgb)
         picture.thumbnail((self.size, self.size))
         data = encode_image(np.asarray(picture), "jpeg", quality=80)

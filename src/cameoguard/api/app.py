@@ -37,7 +37,7 @@ from cameoguard import __version__, db
 from cameoguard.accounts import Account, AccountStore, Role
 from cameoguard.api import web
 from cameoguard.api.deps import ANY_ROLE, ERRORS, ApiError, RateLimiter, errors, ok, receive
-from cameoguard.api.flows import submit_job, verify_upload
+from cameoguard.api.flows import needs_job, submit_job, verify_upload
 from cameoguard.errors import (
     BadInputError,
     CameoguardError,
@@ -174,7 +174,7 @@ JOB_EXAMPLE: dict[str, Any] = {
     "file": "clip.mp4",
     "created_at": "2026-12-02T14:29:57.597877+00:00",
     "finished_at": "2026-12-02T14:29:58.513481+00:00",
-    "result": {k: v for k, v in REPORT_EXAMPLE.items() if k != "file"},
+    "result": {**REPORT_EXAMPLE, "file": {"name": "clip.mp4", "bytes": 82670}},
     "error": None,
     "webhook": {"status": "delivered (HTTP 204)"},
 }
@@ -494,8 +494,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         faces and consent, passive detector). A video longer than
         CAMEOGUARD_API_SYNC_VIDEO_SECONDS, or a request with a `webhook`, becomes a job: 202
         with its id. The webhook's host must be allowed by CAMEOGUARD_WEBHOOK_ALLOW_HOSTS."""
-        from cameoguard.media import probe
-        from cameoguard.media.types import MediaKind
 
         if webhook is not None:
             if not webhook.startswith(("https://", "http://")):
@@ -506,21 +504,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     code="jobs.no_webhook_secret",
                 )
             check_webhook_url(webhook, settings.webhook_allowed_hosts)
-        verifier = app.state.verifier
-        with receive(file, settings.max_upload_bytes) as (path, size):
-            info = probe(path, verifier.limits)
-            long = info.kind is MediaKind.VIDEO and (info.duration_s or 0) > (
-                settings.api_sync_video_seconds
-            )
-            if long or webhook is not None:
+        with receive(file, settings.max_upload_bytes) as (path, _):
+            if needs_job(app.state, path) or webhook is not None:  # probe (limits) always
                 job = submit_job(app.state, account.name, path, file.filename, webhook)
                 return JSONResponse(
                     {"job_id": job.id, "status": job.status, "status_url": f"/v1/jobs/{job.id}"},
                     status_code=202,
                 )
-            body = verify_upload(app.state, path, account.name, file.filename)
-            body["file"] = {"name": file.filename, "bytes": size}
-            return body
+            return verify_upload(app.state, path, account.name, file.filename)
 
     @app.get(
         "/v1/jobs/{job_id}",

@@ -17,21 +17,32 @@ from typing import Any
 from cameoguard.errors import CameoguardError
 from cameoguard.fsutil import sha256_file
 from cameoguard.jobs import Job, JobStore, send_webhook
+from cameoguard.media import probe
+from cameoguard.media.types import MediaKind
 from cameoguard.moderation import ModerationQueue
 from cameoguard.settings import Settings
 
-__all__ = ["run_job", "submit_job", "verify_upload"]
+__all__ = ["needs_job", "run_job", "submit_job", "verify_upload"]
 
 log = logging.getLogger(__name__)
 
 
+def needs_job(state: Any, path: Path) -> bool:
+    """Whether the upload is a video too long to verify within the request
+    (CAMEOGUARD_API_SYNC_VIDEO_SECONDS): it is then verified as a job."""
+    info = probe(path, state.verifier.limits)
+    limit: float = state.settings.api_sync_video_seconds
+    return info.kind is MediaKind.VIDEO and (info.duration_s or 0) > limit
+
+
 def verify_upload(state: Any, path: Path, actor: str, name: str | None) -> dict[str, Any]:
-    """The fused report of the file at ``path``; the server's temporary path in it is replaced
-    by the upload's ``name``."""
+    """The fused report of the file at ``path``, with the upload's ``name`` and size under
+    ``file``; the server's temporary path in it is replaced by ``name``."""
     result = state.verifier.verify(path)
     state.verdicts.labels(result.authenticity.label.value).inc()
     body: dict[str, Any] = result.to_dict()
     body["provenance"]["path"] = name or "upload"
+    body["file"] = {"name": name, "bytes": path.stat().st_size}
     queue: ModerationQueue = state.moderation
     flagged = queue.from_report(body["authenticity"], sha256=sha256_file(path), actor=actor)
     for item in flagged:

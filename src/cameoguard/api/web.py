@@ -32,11 +32,10 @@ from fastapi.templating import Jinja2Templates
 from cameoguard.accounts import Account, AccountStore, Role
 from cameoguard.api import actions
 from cameoguard.api.deps import ApiError, actor_of, admit, receive
-from cameoguard.api.flows import submit_job, verify_upload
+from cameoguard.api.flows import needs_job, submit_job, verify_upload
+from cameoguard.consent.models import PermissionTier
 from cameoguard.consent.policy import normalise_restriction
 from cameoguard.errors import CameoguardError, NotFoundError
-from cameoguard.media import probe
-from cameoguard.media.types import MediaKind
 from cameoguard.moderation import DECISIONS
 
 __all__ = ["COOKIE", "error_page", "is_page", "router"]
@@ -104,7 +103,8 @@ def _account(request: Request, *roles: Role) -> Account:
 
 
 def _back(url: str, message: str) -> RedirectResponse:
-    return RedirectResponse(f"{url}?done={quote(message)}", status_code=303)
+    """Back to a page of this site (never elsewhere) with a message for the person."""
+    return RedirectResponse(f"{_local(url)}?done={quote(message)}", status_code=303)
 
 
 # ---------------------------------------------------------------- sign in
@@ -175,15 +175,11 @@ def verify(
 ) -> Response:
     account = _account(request)
     state = request.app.state
-    with receive(file, state.settings.max_upload_bytes) as (path, size):
-        info = probe(path, state.verifier.limits)
-        if info.kind is MediaKind.VIDEO and (info.duration_s or 0) > (
-            state.settings.api_sync_video_seconds
-        ):
+    with receive(file, state.settings.max_upload_bytes) as (path, _):
+        if needs_job(state, path):
             job = submit_job(state, account.name, path, file.filename, None)
             return RedirectResponse(f"/jobs/{job.id}", status_code=303)
         body = verify_upload(state, path, account.name, file.filename)
-    body["file"] = {"name": file.filename, "bytes": size}
     return _render(request, "report.html", _report_context(body))
 
 
@@ -225,11 +221,12 @@ def timeline(detector: dict[str, Any] | None, width: int = 640, height: int = 16
         return None
     faces = detector["faces"]
     xs = [f["t_s"] if f.get("t_s") is not None else i for i, f in enumerate(faces)]
-    span = (max(xs) - min(xs)) or 1.0
+    start, end = min(xs), max(xs)
+    span = (end - start) or 1.0
     pad = 24
 
     def x_of(value: float) -> float:
-        return round(pad + (value - min(xs)) / span * (width - 2 * pad), 1)
+        return round(pad + (value - start) / span * (width - 2 * pad), 1)
 
     def y_of(score: float) -> float:
         return round(height - pad - score * (height - 2 * pad), 1)
@@ -252,8 +249,8 @@ def timeline(detector: dict[str, Any] | None, width: int = 640, height: int = 16
         "bottom": y_of(0.0),
         "left": pad,
         "right": width - pad,
-        "start": min(xs),
-        "end": max(xs),
+        "start": start,
+        "end": end,
         "timed": any(f.get("t_s") is not None for f in faces),
     }
 
@@ -303,7 +300,7 @@ def cameo_page(request: Request, cameo_id: str, done: str | None = None) -> Resp
     )
 
 
-TIERS = ("only_me", "approved", "everyone")
+TIERS = tuple(t.value for t in PermissionTier)
 
 
 def _changes(before: Sequence[str], wanted: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -368,7 +365,7 @@ def delete_generation(
     account = _account(request, Role.USER)
     library = actions.pipeline_of(request.app.state).library
     library.delete(generation_id, actor_of(account), "deleted by the owner on the web page")
-    return _back(_local(back), f"generation {generation_id} deleted")
+    return _back(back, f"generation {generation_id} deleted")
 
 
 @router.post("/generations/{generation_id}/flag")
@@ -380,7 +377,7 @@ def flag_generation(
 ) -> Response:
     account = _account(request, Role.USER)
     item = actions.flag_generation(request.app.state, generation_id, account, reason)
-    return _back(_local(back), f"sent to moderation as {item.id}")
+    return _back(back, f"sent to moderation as {item.id}")
 
 
 # ---------------------------------------------------------------- moderation
