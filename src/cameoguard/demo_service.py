@@ -57,6 +57,14 @@ class Service:
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"}
 
+    def upload(self, who: str, route: str, path: Path) -> httpx.Response:
+        """POST the video at ``path`` as the multipart ``file`` of ``route``, as ``who``."""
+        return self.client.post(
+            route,
+            headers=self.auth(who),
+            files={"file": (path.name, path.read_bytes(), "video/mp4")},
+        )
+
 
 @contextlib.contextmanager
 def service(settings: Settings, console: Console) -> Iterator[Service]:
@@ -188,11 +196,7 @@ def generation_over_http(
     walk.made["output"] = output
 
     # a platform verifies the download
-    verified = client.post(
-        "/v1/verify",
-        headers=walk.auth("platform"),
-        files={"file": (output.name, output.read_bytes(), "video/mp4")},
-    )
+    verified = walk.upload("platform", "/v1/verify", output)
     report = _said(console, f"POST /v1/verify {output.name}", verified, "")
     verdict = report["authenticity"]
     console.print(f"  [bold]{escape(verdict['headline'])}[/bold]")
@@ -237,11 +241,7 @@ def generation_over_http(
     reposted = out / "composite.reposted.mp4"
     frames = [f.rgb for f in iter_frames(output, limits)][25:]
     write_video(reposted, frames, fps=25, crf=28)
-    found = client.post(
-        "/v1/matches/byContent",
-        headers=walk.auth("platform"),
-        files={"file": (reposted.name, reposted.read_bytes(), "video/mp4")},
-    )
+    found = walk.upload("platform", "/v1/matches/byContent", reposted)
     matches = _said(console, f"POST /v1/matches/byContent {reposted.name}", found, "")
     ids = [m["manifestId"] for m in matches.get("matches", [])]
     console.print(f"  matches {ids} by {matches.get('resolution', {}).get('method')}")
@@ -301,11 +301,7 @@ def generation_over_http(
                 answer.status_code == 403 and code == "consent.revoked",
             )
         )
-    repost = client.post(
-        "/v1/verify",
-        headers=walk.auth("platform"),
-        files={"file": (reposted.name, reposted.read_bytes(), "video/mp4")},
-    )
+    repost = walk.upload("platform", "/v1/verify", reposted)
     body = _said(console, f"POST /v1/verify {reposted.name} (after revoke)", repost, "")
     rules = [m["rule"] for m in body.get("moderation", [])]
     console.print(f"  {escape(body['authenticity']['headline'])}; queued for moderation: {rules}")
@@ -354,11 +350,7 @@ def moderation_over_http(console: Console, walk: Service) -> list[Row]:
     body = _said(console, f"POST /v1/moderation/items/{revoked['id']}/decision remove", decided)
     history = [f"{h['actor']} {h['action']}" for h in body.get("history", [])]
     console.print(f"  history: {history}")
-    after = client.post(
-        "/v1/verify",
-        headers=walk.auth("platform"),
-        files={"file": ("composite.mp4", walk.made["output"].read_bytes(), "video/mp4")},
-    ).json()
+    after = walk.upload("platform", "/v1/verify", walk.made["output"]).json()
     ledger = (after.get("resolution") or {}).get("generation", {}).get("status")
     console.print(f"POST /v1/verify composite.mp4 -> ledger status {ledger}")
     rows.append(

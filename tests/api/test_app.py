@@ -68,6 +68,19 @@ def running(settings: Settings) -> Iterator[tuple[httpx.Client, dict[str, str]]]
     thread.join(timeout=30)
 
 
+def generate(client: httpx.Client, key: str, cameo: str, folder: Path, prompt: str) -> Any:
+    """``POST /v1/generations``: ``cameo`` rendered into a mirrored astronaut (201 asserted)."""
+    target = save_image(np.ascontiguousarray(astronaut()[:, ::-1]), folder / "target.png")
+    made = client.post(
+        "/v1/generations",
+        headers=_auth(key),
+        data={"prompt": prompt, "cameo": [cameo]},
+        files={"target": ("target.png", target.read_bytes(), "image/png")},
+    )
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
 def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -540,17 +553,9 @@ def test_generate_download_verify_and_delete(
     from tests.generator_adapter.conftest import enroll_astronaut_in
 
     cameo = enroll_astronaut_in(settings, embedder, detector, owner="acct-user")  # type: ignore[arg-type]
-    target = save_image(np.ascontiguousarray(astronaut()[:, ::-1]), tmp_path / "target.png")
     with running(settings) as (client, keys):
         user = _auth(keys["user"])
-        made = client.post(
-            "/v1/generations",
-            headers=user,
-            data={"prompt": "a portrait", "cameo": [cameo.id]},
-            files={"target": ("target.png", target.read_bytes(), "image/png")},
-        )
-        assert made.status_code == 201, made.text
-        gen = made.json()
+        gen = generate(client, keys["user"], cameo.id, tmp_path, "a portrait")
         assert gen["status"] == "draft" and gen["cameo_ids"] == [cameo.id]
         assert [
             g["id"] for g in client.get("/v1/generations", headers=user).json()["generations"]
@@ -592,15 +597,9 @@ def test_remix_of_a_generation_until_its_cameo_is_revoked(
     from tests.generator_adapter.conftest import enroll_astronaut_in
 
     cameo = enroll_astronaut_in(settings, embedder, detector, owner="acct-user")  # type: ignore[arg-type]
-    target = save_image(np.ascontiguousarray(astronaut()[:, ::-1]), tmp_path / "target.png")
     with running(settings) as (client, keys):
         user, platform = _auth(keys["user"]), _auth(keys["platform"])
-        parent = client.post(
-            "/v1/generations",
-            headers=user,
-            data={"prompt": "a portrait", "cameo": [cameo.id]},
-            files={"target": ("target.png", target.read_bytes(), "image/png")},
-        ).json()
+        parent = generate(client, keys["user"], cameo.id, tmp_path, "a portrait")
         made = client.post(
             f"/v1/generations/{parent['id']}/remix",
             headers=user,
@@ -827,15 +826,9 @@ def test_revocation_and_reports_feed_the_moderation_queue(
     from tests.generator_adapter.conftest import enroll_astronaut_in
 
     cameo = enroll_astronaut_in(settings, embedder, detector, owner="acct-user")  # type: ignore[arg-type]
-    target = save_image(np.ascontiguousarray(astronaut()[:, ::-1]), tmp_path / "target.png")
     with running(settings) as (client, keys):
         user, mod = _auth(keys["user"]), _auth(keys["moderator"])
-        gen = client.post(
-            "/v1/generations",
-            headers=user,
-            data={"prompt": "a portrait", "cameo": [cameo.id]},
-            files={"target": ("t.png", target.read_bytes(), "image/png")},
-        ).json()
+        gen = generate(client, keys["user"], cameo.id, tmp_path, "a portrait")
         out = client.get(f"/v1/generations/{gen['id']}/download", headers=user).content
         flagged = client.post(
             f"/v1/generations/{gen['id']}/flag",
@@ -982,15 +975,7 @@ def test_every_upload_endpoint_refuses_bad_files_with_the_same_answers(
     bad = _bad_files(sample_media, tmp_path)
     with running(settings) as (client, keys):
         user, platform = _auth(keys["user"]), _auth(keys["platform"])
-        target = save_image(np.ascontiguousarray(astronaut()[:, ::-1]), tmp_path / "t.png")
-        made = client.post(
-            "/v1/generations",
-            headers=user,
-            data={"prompt": "a portrait", "cameo": [cameo.id]},
-            files={"target": ("t.png", target.read_bytes(), "image/png")},
-        )
-        assert made.status_code == 201, made.text
-        gen = made.json()["id"]
+        gen = generate(client, keys["user"], cameo.id, tmp_path, "a portrait")["id"]
         endpoints: list[tuple[str, dict[str, str], dict[str, Any], str, int]] = [
             ("/v1/verify", platform, {}, "file", 1),
             ("/v1/matches/byContent", platform, {}, "file", 1),

@@ -20,10 +20,10 @@ import httpx
 import numpy as np
 import pytest
 
-from cameoguard.media import iter_frames, save_image, write_video
+from cameoguard.media import iter_frames, write_video
 from cameoguard.provenance.keys import DevCAPaths
 from cameoguard.settings import Settings
-from tests.api.test_app import _auth, running
+from tests.api.test_app import _auth, generate, running
 from tests.consent.conftest import astronaut
 from tests.generator_adapter.conftest import LIMITS
 
@@ -101,16 +101,8 @@ def site(
         trust_anchors=dev_ca.trust_anchors,
     )
     cameo = enroll_astronaut_in(settings, embedder, detector, owner="acct-user")
-    target = save_image(np.ascontiguousarray(astronaut()[:, ::-1]), root / "target.png")
     with running(settings) as (client, keys):
-        made = client.post(
-            "/v1/generations",
-            headers=_auth(keys["user"]),
-            data={"prompt": "a portrait in a garden", "cameo": [cameo.id]},
-            files={"target": ("target.png", target.read_bytes(), "image/png")},
-        )
-        assert made.status_code == 201, made.text
-        generation = made.json()
+        generation = generate(client, keys["user"], cameo.id, root, "a portrait in a garden")
         signed = root / "signed.png"
         signed.write_bytes(
             client.get(
