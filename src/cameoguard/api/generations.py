@@ -17,8 +17,6 @@ long-video verify jobs).
 from __future__ import annotations
 
 import contextlib
-import secrets
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -133,6 +131,17 @@ def _public(generation: Any) -> dict[str, Any]:
     out: dict[str, Any] = generation.to_dict()
     out.pop("path", None)
     return out
+
+
+def _stored_file(generation: Any) -> Path:
+    """The generation's signed file (400 ``generations.deleted`` when it was deleted)."""
+    path: Path | None = generation.path
+    if path is None or not path.is_file():
+        raise BadInputError(
+            f"generation {generation.id} was deleted; its file is gone",
+            code="generations.deleted",
+        )
+    return path
 
 
 def _pipeline(request: Request) -> Any:
@@ -266,11 +275,8 @@ def remix(
         cameos = parent.cameo_ids
     limit = request.app.state.settings.max_upload_bytes
     with contextlib.ExitStack() as stack:
-        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cg-remix-")))
-        suffix = "" if parent.path is None else parent.path.suffix
-        kept = scratch / f"parent-{secrets.token_hex(6)}{suffix}"  # a name for named()
-        parent_path = pipeline.library.export(parent.id, actor, kept)
-        stack.enter_context(named(parent_path, parent.id))
+        parent_path = _stored_file(parent)  # read in place
+        stack.enter_context(named(parent_path, parent.id))  # errors name the id, not the path
         target_path = None if target is None else stack.enter_context(receive(target, limit))[0]
         result = pipeline.generate(
             GenerationRequest(
@@ -334,7 +340,7 @@ def one(
             503,
             e400=(
                 "generations.deleted",
-                "generation g_84bf6f0e0662 was deleted; nothing to download",
+                "generation g_84bf6f0e0662 was deleted; its file is gone",
             ),
             e403=NOT_USER,
             e404=NOT_SEEN,
@@ -348,16 +354,8 @@ def download(
     """The signed, watermarked file (there is no other: no unmarked copy is ever kept)."""
 
     generation = _pipeline(request).library.get(generation_id, actor_of(account))
-    if generation.path is None or not generation.path.is_file():
-        raise BadInputError(
-            f"generation {generation.id} was deleted; nothing to download",
-            code="generations.deleted",
-        )
-    return FileResponse(
-        generation.path,
-        media_type=generation.mime,
-        filename=f"{generation.id}{generation.path.suffix}",
-    )
+    path = _stored_file(generation)
+    return FileResponse(path, media_type=generation.mime, filename=f"{generation.id}{path.suffix}")
 
 
 @router.post(
